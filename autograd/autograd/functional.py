@@ -1,0 +1,1 @@
+"""jacobian, hessian, vjp, jvp, hvp (to be written)."""

@@ -1,0 +1,63 @@
+"""Helpers shared by the primitive families: operand promotion, dims, error messages."""
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor, _wrap_dim
+
+__all__ = ["as_tensor", "promote_pair", "wrap_dim", "normalize_dims", "check_broadcast"]
+
+wrap_dim = _wrap_dim
+
+
+def as_tensor(x, dtype=None):
+    """A Tensor for x (a Tensor is returned as is; a scalar or array becomes a constant)."""
+    if isinstance(x, Tensor):
+        return x
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(x) if np.ndim(x) == 0 and not isinstance(x, np.ndarray) \
+            else None
+    arr = np.asarray(x, dtype=dtype)
+    if dtype is None and arr.dtype == np.float64 and not isinstance(x, np.ndarray):
+        arr = arr.astype(dtypes.get_default_dtype())
+    return Tensor._make(arr, False, None, 0)
+
+
+def promote_pair(a, b):
+    """Two Tensors of the PyTorch-promoted dtype of (a, b); a or b may be a Python scalar."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a.data.dtype is b.data.dtype:
+                return a, b
+        elif isinstance(b, (float, int)) and dtypes._category(dtypes.scalar_dtype(b)) <= \
+                dtypes._category(a.data.dtype):
+            return a, Tensor._make(np.array(b, a.data.dtype), False, None, 0)
+    elif isinstance(b, Tensor) and isinstance(a, (float, int)) and \
+            dtypes._category(dtypes.scalar_dtype(a)) <= dtypes._category(b.data.dtype):
+        return Tensor._make(np.array(a, b.data.dtype), False, None, 0), b
+    dtype = dtypes.result_type(a, b)
+    return as_tensor(a, dtype).to(dtype), as_tensor(b, dtype).to(dtype)
+
+
+def normalize_dims(dim, ndim, op_name):
+    """dim (None, int or sequence) as a sorted tuple of non-negative axes (None: all)."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        axis = wrap_dim(int(dim), ndim, op_name)
+        return (axis,) if ndim else ()
+    axes = tuple(sorted({wrap_dim(int(d), ndim, op_name) for d in dim}))
+    if len(axes) != len(dim):
+        raise RuntimeError(f"{op_name}: dim {tuple(dim)} appears multiple times in the list")
+    if ndim == 0:
+        return ()
+    return axes
+
+
+def check_broadcast(op_name, *shapes):
+    """Raise a clear error when the shapes cannot broadcast together."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        shown = " and ".join(str(tuple(s)) for s in shapes)
+        raise RuntimeError(f"{op_name}: the shapes {shown} cannot be broadcast together") \
+            from None

@@ -1,0 +1,4 @@
+"""(to be written)"""
+__all__ = []
+TENSOR_METHODS = {}
+INPLACE = []

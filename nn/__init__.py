@@ -1,0 +1,1 @@
+"""nn: Module, Parameter, layers, losses and nn.functional (see issue "nn and optim")."""

@@ -1,0 +1,1 @@
+"""optim: optimizers, lr schedulers and gradient clipping (see issue "nn and optim")."""

@@ -1,0 +1,106 @@
+"""Arithmetic primitives against PyTorch: one line per case."""
+import numpy as np
+import pytest
+import torch
+
+import autograd as ag
+from tests.helpers import check_op
+
+BINARY = [
+    ("add", lambda a, b: a + b, lambda a, b: a + b),
+    ("add_alpha", lambda a, b: ag.add(a, b, alpha=2.5), lambda a, b: torch.add(a, b, alpha=2.5)),
+    ("sub", lambda a, b: a - b, lambda a, b: a - b),
+    ("sub_alpha", lambda a, b: ag.sub(a, b, alpha=-3), lambda a, b: torch.sub(a, b, alpha=-3)),
+    ("mul", lambda a, b: a * b, lambda a, b: a * b),
+    ("div", lambda a, b: a / (b.abs() + 0.5), lambda a, b: a / (b.abs() + 0.5)),
+    ("remainder", lambda a, b: a % (b.abs() + 0.5), lambda a, b: a % (b.abs() + 0.5)),
+    ("fmod", lambda a, b: ag.fmod(a, b.abs() + 0.5), lambda a, b: torch.fmod(a, b.abs() + 0.5)),
+]
+SHAPES = [
+    [(3, 4), (3, 4)],
+    [(3, 1), (4,)],          # broadcast both ways
+    [(), (2, 3)],            # 0-d
+    [(2, 3), ()],
+    [(0, 3), (3,)],          # size 0
+    [(2, 1, 4), (3, 1)],
+]
+
+
+@pytest.mark.parametrize("name,ours,ref", BINARY, ids=[b[0] for b in BINARY])
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_binary(name, ours, ref, shapes):
+    check_op(ours, ref, shapes)
+
+
+def test_floor_divide():
+    check_op(lambda a, b: a // (b.abs() + 0.5), lambda a, b: a // (b.abs() + 0.5),
+             [(3, 4), (4,)], gradcheck=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (), (0,)], ids=str)
+def test_neg(shape):
+    check_op(lambda a: -a, lambda a: -a, [shape])
+
+
+@pytest.mark.parametrize("e", [2, 3, 0.5, -1.5, 0, 1])
+def test_pow_scalar(e):
+    check_op(lambda a: a ** e, lambda a: a ** e, [(3, 4)], low=0.2, high=2)
+
+
+def test_pow_tensor():
+    check_op(lambda a, b: a ** b, lambda a, b: a ** b, [(3, 4), (4,)], low=0.2, high=2)
+
+
+def test_rpow():
+    check_op(lambda a: 2.0 ** a, lambda a: 2.0 ** a, [(3,)])
+
+
+def test_pow_zero_base_gradients():
+    # d/dx x**e at 0 and d/de at base 0 (e >= 0) follow PyTorch: finite
+    check_op(lambda a, b: (a * 0) ** b, lambda a, b: (a * 0) ** b, [(4,), (4,)], low=0.5,
+             high=2, gradcheck=False)
+
+
+@pytest.mark.parametrize("scalar", [2, 2.5, -1, True])
+def test_scalar_operands(scalar):
+    check_op(lambda a: a * scalar + scalar - a / 3, lambda a: a * scalar + scalar - a / 3,
+             [(2, 3)])
+    check_op(lambda a: scalar - a, lambda a: scalar - a, [(2, 3)])
+    check_op(lambda a: scalar / (a.abs() + 1), lambda a: scalar / (a.abs() + 1), [(2, 3)])
+
+
+@pytest.mark.parametrize("dt_a,dt_b", [("float32", "float64"), ("int64", "float32"),
+                                       ("int32", "int64"), ("bool", "int64"),
+                                       ("float32", "int64")])
+def test_promotion_matches_torch(dt_a, dt_b):
+    a = np.arange(6).reshape(2, 3)
+    b = np.arange(3) + 1
+    for x, y in [(a, b), (a, b[0])]:            # dimensioned and 0-d second operand
+        ours = ag.tensor(x.astype(dt_a)) * ag.tensor(np.asarray(y).astype(dt_b))
+        ref = torch.tensor(x.astype(dt_a)) * torch.tensor(np.asarray(y).astype(dt_b))
+        assert ours.dtype == ref.numpy().dtype
+    for scalar in (2, 2.5, True):
+        assert (ag.tensor(a.astype(dt_a)) + scalar).dtype == \
+            (torch.tensor(a.astype(dt_a)) + scalar).numpy().dtype
+
+
+def test_int_true_division_gives_float32():
+    assert (ag.tensor([1, 2]) / 2).dtype == ag.float32
+    assert (ag.tensor([1, 2]) / ag.tensor([2, 4])).dtype == ag.float32
+
+
+def test_cast_gradient():
+    check_op(lambda a: a.double() * 2, lambda a: a.double() * 2, [(3,)], dtypes=(np.float32,))
+    check_op(lambda a: a.float() * 2, lambda a: a.float() * 2, [(3,)], dtypes=(np.float64,),
+             gradcheck=False)
+
+
+def test_clone():
+    check_op(lambda a: a.clone() * a, lambda a: a.clone() * a, [(2, 3)])
+
+
+def test_broadcast_mismatch_error_names_op_and_shapes():
+    with pytest.raises(RuntimeError, match=r"add.*\(2, 3\).*\(4,\)"):
+        ag.ones(2, 3) + ag.ones(4)
+    with pytest.raises(RuntimeError, match=r"mul.*\(2, 3\).*\(2,\)"):
+        ag.ones(2, 3, requires_grad=True) * ag.ones(2)
