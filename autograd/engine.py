@@ -6,7 +6,7 @@ on that number is therefore a topological order: no recursion, no dependency cou
 Gradients arriving at a node are summed before it runs; the engine (not each rule) sums a
 gradient back to its input's shape when the op broadcast it.
 """
-import heapq
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -59,6 +59,10 @@ def _as_tuple(x):
 
 
 def _root_grads(tensors, grad_tensors, op_name):
+    if grad_tensors is None and len(tensors) == 1:
+        t = tensors[0]
+        if t._requires_grad and t.data.ndim == 0:   # the common loss.backward()
+            return [Tensor._make(np.array(1, t.data.dtype), False, None, 0)]
     if grad_tensors is None:
         grad_tensors = (None,) * len(tensors)
     else:
@@ -102,37 +106,52 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             capture_node[(t.grad_fn, t._output_nr)] = i
 
     pending = {}          # node -> list of summed gradients, one per output
-    heap = []
+    heap = []             # (-seq, node): the latest-recorded pending node pops first
     leaf_grads = {}       # id(leaf) -> [leaf, summed gradient]
+    handed_out = {id(g.data) for g in root_grads}   # arrays a leaf's .grad must not alias
+    add = _add_recorded if create_graph else _add_arrays
     for t, g in zip(roots, root_grads):
-        _send(t.grad_fn or t, t._output_nr if t.grad_fn else -1, g, pending, heap, leaf_grads)
+        if t.grad_fn is None:
+            _send_leaf(leaf_grads, t, g, add)
+        else:
+            _send(pending, heap, t.grad_fn, t._output_nr, g, add)
 
+    anomaly = _State.anomaly
     prev = _State.enabled
     _State.enabled = create_graph
-    handed_out = {id(g.data) for g in root_grads}   # arrays a leaf must not alias
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = heappop(heap)[1]
             grads = pending.pop(node)
-            grads = _prepare_output_grads(node, grads, capture_node, captured, handed_out)
-            if grads is None:
-                continue
+            if node._tensor_hooks or node._retained or capture_node:
+                _output_hooks(node, grads, capture_node, captured, handed_out)
+            if len(grads) > 1 and node.materialize_grads:
+                _fill_missing(node, grads)
             grad_inputs = node.fn.backward(node, *grads)
-            if not isinstance(grad_inputs, tuple):
+            if type(grad_inputs) is not tuple:
                 grad_inputs = (grad_inputs,)
             edges = node.edges
             if len(grad_inputs) < len(edges):
-                if any(e is not None for e in edges[len(grad_inputs):]):
-                    raise RuntimeError(f"{node.name()}: backward returned {len(grad_inputs)} "
-                                       f"gradients but forward had {len(edges)} inputs")
+                _check_count(node, grad_inputs, edges)
             for edge, gi in zip(edges, grad_inputs):
                 if edge is None or gi is None:
                     continue
                 target, nr = edge
-                gi = _fit_to_input(node, gi, target, nr)
-                if _State.anomaly:
+                if gi.__class__ is not Tensor:
+                    _check_is_tensor(node, gi)
+                if nr < 0:
+                    shape, dtype = target.data.shape, target.data.dtype
+                else:
+                    shape, dtype = target.out_meta[nr]
+                data = gi.data
+                if data.shape != shape or (data.dtype is not dtype and data.dtype != dtype):
+                    gi = _fit_to_input(node, gi, shape, dtype)
+                if anomaly:
                     _check_finite(node, gi)
-                _send(target, nr, gi, pending, heap, leaf_grads)
+                if nr < 0:
+                    _send_leaf(leaf_grads, target, gi, add)
+                else:
+                    _send(pending, heap, target, nr, gi, add)
             if not retain_graph:
                 node._saved = None
                 node._freed = True
@@ -157,24 +176,36 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     return captured
 
 
-def _send(target, nr, g, pending, heap, leaf_grads):
-    """Add gradient g to output `nr` of node `target` (or to the leaf `target`)."""
-    if nr < 0:
-        slot = leaf_grads.get(id(target))
-        if slot is None:
-            leaf_grads[id(target)] = [target, g]
-        else:
-            slot[1] = slot[1] + g
-        return
-    slots = pending.get(target)
+def _add_arrays(x, y):
+    """Sum of two gradient contributions, off the tape."""
+    return Tensor._make(x.data + y.data, False, None, 0)
+
+
+def _add_recorded(x, y):
+    """Sum of two gradient contributions, recorded (create_graph=True)."""
+    return x + y
+
+
+def _send(pending, heap, node, nr, g, add):
+    """Add gradient g to output `nr` of `node`, scheduling the node on first arrival."""
+    slots = pending.get(node)
     if slots is None:
-        slots = pending[target] = [None] * len(target.out_meta)
-        heapq.heappush(heap, (-target.seq, target))
-    slots[nr] = g if slots[nr] is None else slots[nr] + g
+        slots = pending[node] = [None] * len(node.out_meta)
+        heappush(heap, (-node.seq, node))
+    prev = slots[nr]
+    slots[nr] = g if prev is None else add(prev, g)
 
 
-def _prepare_output_grads(node, grads, capture_node, captured, handed_out):
-    """Run tensor hooks and retain_grad, capture for grad(), fill missing output grads."""
+def _send_leaf(leaf_grads, leaf, g, add):
+    slot = leaf_grads.get(id(leaf))
+    if slot is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        slot[1] = add(slot[1], g)
+
+
+def _output_hooks(node, grads, capture_node, captured, handed_out):
+    """Tensor hooks and retain_grad of the node's outputs; capture for grad()."""
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             if grads[nr] is not None:
@@ -196,23 +227,30 @@ def _prepare_output_grads(node, grads, capture_node, captured, handed_out):
             i = capture_node.get((node, nr))
             if i is not None and grads[nr] is not None:
                 captured[i] = grads[nr]
-    if node.materialize_grads:
-        for nr, g in enumerate(grads):
-            if g is None:
-                shape, dtype = node.out_meta[nr]
-                grads[nr] = Tensor._make(np.zeros(shape, dtype), False, None, 0)
-    return grads
 
 
-def _fit_to_input(node, g, target, nr):
-    """Sum a broadcast gradient back to the input's shape and cast it to the input's dtype."""
+def _fill_missing(node, grads):
+    """An output that received no gradient gets zeros (PyTorch's materialize_grads)."""
+    for nr, g in enumerate(grads):
+        if g is None:
+            shape, dtype = node.out_meta[nr]
+            grads[nr] = Tensor._make(np.zeros(shape, dtype), False, None, 0)
+
+
+def _check_count(node, grad_inputs, edges):
+    if any(e is not None for e in edges[len(grad_inputs):]):
+        raise RuntimeError(f"{node.name()}: backward returned {len(grad_inputs)} gradients "
+                           f"but forward had {len(edges)} inputs")
+
+
+def _check_is_tensor(node, g):
     if not isinstance(g, Tensor):
         raise TypeError(f"{node.name()}: backward must return Tensors or None, got "
                         f"{type(g).__name__}")
-    if nr < 0:
-        shape, dtype = target.data.shape, target.data.dtype
-    else:
-        shape, dtype = target.out_meta[nr]
+
+
+def _fit_to_input(node, g, shape, dtype):
+    """Sum a broadcast gradient back to the input's shape and cast it to the input's dtype."""
     if g.data.shape != shape:
         from .ops.reduce import sum_to_shape
         try:

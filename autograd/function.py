@@ -36,20 +36,18 @@ class Node:
 
     edges: one per forward argument; None when that argument needs no gradient, else
     (node, output_nr) for an input produced by an op, or (leaf_tensor, -1) for a leaf.
+    Class-level defaults keep creation cheap: an instance sets only what it uses.
     """
-    __slots__ = ("fn", "seq", "edges", "needs_input_grad", "out_meta", "_to_save", "_saved",
-                 "_out_refs", "_tensor_hooks", "_retained", "_trace", "_freed",
-                 "materialize_grads", "__dict__", "__weakref__")
+    _to_save = ()
+    _saved = None
+    _freed = False
+    _tensor_hooks = None
+    _retained = None
+    _trace = None
+    materialize_grads = True
 
     def __init__(self, fn):
         self.fn = fn
-        self._to_save = ()
-        self._saved = None
-        self._freed = False
-        self._tensor_hooks = None
-        self._retained = None
-        self._trace = None
-        self.materialize_grads = True
 
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -136,54 +134,81 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = Node(cls)
-        record = False
+        """Run forward; record a node when grad mode is on and an input requires grad.
+        This runs for every op: keep it lean."""
+        ctx = _new(Node)
+        ctx.fn = cls
         if _State.enabled:
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
-                    record = True
-                    break
-        if record:
-            ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad
-                                         for a in args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        prev = _State.enabled
+            needs = [isinstance(a, Tensor) and a._requires_grad for a in args]
+            if True in needs:
+                return cls._apply_recorded(ctx, args, needs)
+        ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+        raw = cls.forward(ctx, *args)
+        if type(raw) is np.ndarray:
+            out = _make(raw, False, None, 0)
+            if cls.is_view:
+                _share_version(out, args[0])
+            return out
+        if type(raw) is tuple:
+            outs = tuple([Tensor._wrap(r) for r in raw])
+            if cls.is_view:
+                for o in outs:
+                    _share_version(o, args[0])
+            return outs
+        out = Tensor._wrap(raw)
+        if cls.is_view:
+            _share_version(out, args[0])
+        return out
+
+    @classmethod
+    def _apply_recorded(cls, ctx, args, needs):
+        ctx.needs_input_grad = tuple(needs)
         _State.enabled = False
         try:
             raw = cls.forward(ctx, *args)
         finally:
-            _State.enabled = prev
-
-        single = not isinstance(raw, tuple)
-        outs = [Tensor._wrap(r) for r in ((raw,) if single else raw)]
+            _State.enabled = True
+        single = type(raw) is not tuple
+        outs = [Tensor._wrap(raw)] if single else [Tensor._wrap(r) for r in raw]
         if cls.is_view:
-            src = args[0]
             for o in outs:
-                o._vc = src._vc
-                o._base = src._base if src._base is not None else src
-        if record:
-            ctx.seq = next(_sequence)
-            ctx.edges = tuple(_edge(a) if need else None
-                              for a, need in zip(args, ctx.needs_input_grad))
-            meta = []
-            for nr, o in enumerate(outs):
-                if o.data.dtype.kind in "fc":
-                    o.requires_grad = True
-                    o.grad_fn = ctx
-                    o._output_nr = nr
-                meta.append((o.data.shape, o.data.dtype))
-            ctx.out_meta = meta
-            if ctx._to_save:
-                ctx._record_saved(outs)
-            if _State.anomaly:
-                ctx._trace = traceback.extract_stack()[:-2]
+                _share_version(o, args[0])
+        ctx.seq = next(_sequence)
+        edges = []
+        for a, need in zip(args, needs):
+            if need:
+                fn = a.grad_fn
+                edges.append((a, -1) if fn is None else (fn, a._output_nr))
+            else:
+                edges.append(None)
+        ctx.edges = edges
+        meta = []
+        nr = 0
+        for o in outs:
+            data = o.data
+            if data.dtype.kind in "fc":
+                o._requires_grad = True
+                o.grad_fn = ctx
+                o._output_nr = nr
+            meta.append((data.shape, data.dtype))
+            nr += 1
+        ctx.out_meta = meta
+        if ctx._to_save:
+            ctx._record_saved(outs)
+        if _State.anomaly:
+            ctx._trace = traceback.extract_stack()[:-3]
         return outs[0] if single else tuple(outs)
 
 
-def _edge(t):
-    fn = t.grad_fn
-    return (t, -1) if fn is None else (fn, t._output_nr)
+_new = object.__new__
+_make = Tensor._make
+_NO_GRAD = {n: (False,) * n for n in range(8)}
+
+
+def _share_version(view, src):
+    """A view shares its base's version counter, so in-place writes to either are seen."""
+    view._vc = src._vc
+    view._base = src._base if src._base is not None else src
 
 
 def once_differentiable(backward):

@@ -138,8 +138,8 @@ class Tensor:
         return _RemovableHandle(hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        """Accumulate d(self)/d(leaf) into each leaf's .grad (see autograd.backward)."""
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # -- metadata ----------------------------------------------------------------------------
     @property
@@ -232,12 +232,11 @@ class Tensor:
                     f"{op_name}: a leaf Tensor that requires grad (shape {tuple(self.shape)})"
                     " is being used in an in-place operation; wrap it in no_grad() or use an "
                     "out-of-place op")
-            base = self._base
-            if base is not None and (base._requires_grad or self._requires_grad):
+            if self._base is not None:
                 raise RuntimeError(
                     f"{op_name}: in-place modification of a view (shape {tuple(self.shape)}) "
-                    "of a tensor that requires grad is not supported; clone() the view or "
-                    "use an out-of-place op")
+                    "is not supported while recording gradients; clone() the view, write to "
+                    "its base tensor, or use an out-of-place op")
         result = out_of_place(self, *args, **kwargs)
         if result.shape != self.shape:
             raise RuntimeError(
@@ -297,3 +296,6 @@ def _format(t):
     elif t._requires_grad:
         extras.append("requires_grad=True")
     return "tensor(" + ", ".join([body] + extras) + ")"
+
+
+from . import engine as _engine  # noqa: E402 - engine imports Tensor

@@ -13,7 +13,7 @@ __all__ = ["sum", "sum_to_shape"]
 
 def _keep(g, axes, keepdim):
     """g with the reduced axes restored as size-1 dims, ready to broadcast."""
-    if keepdim or not axes:
+    if keepdim or not axes or g.ndim == 0:     # a 0-d g broadcasts as it is
         return g
     shape = list(g.shape)
     for ax in axes:
@@ -25,11 +25,11 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
         ctx.shape, ctx.axes, ctx.keepdim = x.data.shape, axes, keepdim
-        return np.sum(x.data, axis=axes, keepdims=keepdim, dtype=dtype)
+        return np.add.reduce(x.data, axis=axes, keepdims=keepdim, dtype=dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return _keep(g, ctx.axes, ctx.keepdim).expand(ctx.shape), None, None, None
+        return _keep(g, ctx.axes, ctx.keepdim).expand(ctx.shape), None, None, None     # dx = g
 
 
 class SumToShape(Function):
