@@ -97,13 +97,15 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
     if retain_graph is None:
         retain_graph = create_graph
     # what to capture: leaves by identity, non-leaf inputs by (node, output_nr)
-    capture_leaf, capture_node, captured = {}, {}, []
-    for i, t in enumerate(inputs or ()):
-        captured.append(None)
-        if t.grad_fn is None:
-            capture_leaf[id(t)] = i
-        else:
-            capture_node[(t.grad_fn, t._output_nr)] = i
+    capture_leaf, capture_node, captured = _NO_CAPTURE, _NO_CAPTURE, []
+    if inputs:
+        capture_leaf, capture_node = {}, {}
+        for i, t in enumerate(inputs):
+            captured.append(None)
+            if t.grad_fn is None:
+                capture_leaf[id(t)] = i
+            else:
+                capture_node[(t.grad_fn, t._output_nr)] = i
 
     pending = {}          # node -> list of summed gradients, one per output
     heap = []             # (-seq, node): the latest-recorded pending node pops first
@@ -150,8 +152,13 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                     _check_finite(node, gi)
                 if nr < 0:
                     _send_leaf(leaf_grads, target, gi, add)
-                else:
-                    _send(pending, heap, target, nr, gi, add)
+                    continue
+                slots = pending.get(target)          # _send, inlined: the hottest loop
+                if slots is None:
+                    slots = pending[target] = [None] * len(target.out_meta)
+                    heappush(heap, (-target.seq, target))
+                prev_g = slots[nr]
+                slots[nr] = gi if prev_g is None else add(prev_g, gi)
             if not retain_graph:
                 node._saved = None
                 node._freed = True
@@ -164,7 +171,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 new = hook(g)
                 if new is not None:
                     g = new
-        i = capture_leaf.get(id(leaf))
+        i = capture_leaf.get(id(leaf)) if capture_leaf else None
         if i is not None:
             captured[i] = g
         elif accumulate and inputs is None:
@@ -174,6 +181,9 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             if g is not None:
                 _accumulate(t, g, create_graph, handed_out)
     return captured
+
+
+_NO_CAPTURE = {}
 
 
 def _add_arrays(x, y):

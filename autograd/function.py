@@ -141,7 +141,13 @@ class Function:
         if _State.enabled:
             needs = [isinstance(a, Tensor) and a._requires_grad for a in args]
             if True in needs:
-                return cls._apply_recorded(ctx, args, needs)
+                ctx.needs_input_grad = tuple(needs)
+                _State.enabled = False
+                try:
+                    raw = cls.forward(ctx, *args)
+                finally:
+                    _State.enabled = True
+                return _record(cls, ctx, args, needs, raw)
         ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
         raw = cls.forward(ctx, *args)
         if type(raw) is np.ndarray:
@@ -160,44 +166,45 @@ class Function:
             _share_version(out, args[0])
         return out
 
-    @classmethod
-    def _apply_recorded(cls, ctx, args, needs):
-        ctx.needs_input_grad = tuple(needs)
-        _State.enabled = False
-        try:
-            raw = cls.forward(ctx, *args)
-        finally:
-            _State.enabled = True
-        single = type(raw) is not tuple
-        outs = [Tensor._wrap(raw)] if single else [Tensor._wrap(r) for r in raw]
-        if cls.is_view:
-            for o in outs:
-                _share_version(o, args[0])
-        ctx.seq = next(_sequence)
-        edges = []
-        for a, need in zip(args, needs):
-            if need:
-                fn = a.grad_fn
-                edges.append((a, -1) if fn is None else (fn, a._output_nr))
-            else:
-                edges.append(None)
-        ctx.edges = edges
-        meta = []
-        nr = 0
+
+def _record(cls, ctx, args, needs, raw):
+    """Wrap forward's results as outputs of the new node `ctx` and link it into the tape."""
+    single = type(raw) is not tuple
+    if single:
+        outs = [_make(raw, True, ctx, 0) if type(raw) is np.ndarray else Tensor._wrap(raw)]
+    else:
+        outs = [Tensor._wrap(r) for r in raw]
+    if cls.is_view:
         for o in outs:
-            data = o.data
-            if data.dtype.kind in "fc":
-                o._requires_grad = True
-                o.grad_fn = ctx
-                o._output_nr = nr
-            meta.append((data.shape, data.dtype))
-            nr += 1
-        ctx.out_meta = meta
-        if ctx._to_save:
-            ctx._record_saved(outs)
-        if _State.anomaly:
-            ctx._trace = traceback.extract_stack()[:-3]
-        return outs[0] if single else tuple(outs)
+            _share_version(o, args[0])
+    ctx.seq = next(_sequence)
+    edges = []
+    for a, need in zip(args, needs):
+        if need:
+            fn = a.grad_fn
+            edges.append((a, -1) if fn is None else (fn, a._output_nr))
+        else:
+            edges.append(None)
+    ctx.edges = edges
+    meta = []
+    nr = 0
+    for o in outs:
+        data = o.data
+        if data.dtype.kind in "fc":
+            o._requires_grad = True
+            o.grad_fn = ctx
+            o._output_nr = nr
+        else:
+            o._requires_grad = False
+            o.grad_fn = None
+        meta.append((data.shape, data.dtype))
+        nr += 1
+    ctx.out_meta = meta
+    if ctx._to_save:
+        ctx._record_saved(outs)
+    if _State.anomaly:
+        ctx._trace = traceback.extract_stack()[:-3]
+    return outs[0] if single else tuple(outs)
 
 
 _new = object.__new__

@@ -183,7 +183,8 @@ class Clone(Function):
 
 
 def _binary(fn, op_name, a, b, *extra):
-    a, b = promote_pair(a, b)
+    if a.__class__ is not Tensor or b.__class__ is not Tensor or a.data.dtype is not b.data.dtype:
+        a, b = promote_pair(a, b)
     try:
         return fn.apply(a, b, *extra)
     except ValueError:
