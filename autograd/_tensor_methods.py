@@ -66,7 +66,4 @@ def install():
                          ("__imod__", "remainder"), ("__ipow__", "pow")):
         setattr(Tensor, dunder, getattr(Tensor, name + "_"))
 
-    if getattr(ops, "index_put", None) is not None:
-        def __setitem__(self, index, value):
-            self._inplace("__setitem__", ops.index_put, index, value)
-        Tensor.__setitem__ = __setitem__
+    Tensor.__setitem__ = ops.indexing.setitem

@@ -12,7 +12,7 @@ which costs two forward passes and one backward whatever the sizes.
 import numpy as np
 
 from ..engine import grad
-from ..grad_mode import no_grad
+from ..grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
@@ -158,11 +158,13 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n = len(inputs)
 
     def first_order(*args):
-        xs, gos = args[:n], args[n:]
-        ys = [o for o in _outputs(func, xs)]
-        pairs = [(y, g) for y, g in zip(ys, gos) if y.requires_grad]
-        gs = grad([y for y, _ in pairs], [xs[i] for i in idx], [g for _, g in pairs],
-                  create_graph=True, allow_unused=True)
+        # recorded even when gradcheck evaluates it for finite differences under no_grad
+        with enable_grad():
+            xs, gos = args[:n], args[n:]
+            ys = _outputs(func, xs)
+            pairs = [(y, g) for y, g in zip(ys, gos) if y.requires_grad]
+            gs = grad([y for y, _ in pairs], [xs[i] for i in idx], [g for _, g in pairs],
+                      create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_order, tuple(inputs) + tuple(grad_outputs), eps=eps, atol=atol,

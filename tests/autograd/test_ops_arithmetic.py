@@ -34,7 +34,7 @@ def test_binary(name, ours, ref, shapes):
 
 def test_floor_divide():
     check_op(lambda a, b: a // (b.abs() + 0.5), lambda a, b: a // (b.abs() + 0.5),
-             [(3, 4), (4,)], gradcheck=False)
+             [(3, 4), (4,)], grad=False)
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (), (0,)], ids=str)
@@ -65,7 +65,8 @@ def test_pow_zero_base_gradients():
 def test_scalar_operands(scalar):
     check_op(lambda a: a * scalar + scalar - a / 3, lambda a: a * scalar + scalar - a / 3,
              [(2, 3)])
-    check_op(lambda a: scalar - a, lambda a: scalar - a, [(2, 3)])
+    if not isinstance(scalar, bool):          # PyTorch rejects `True - tensor`
+        check_op(lambda a: scalar - a, lambda a: scalar - a, [(2, 3)])
     check_op(lambda a: scalar / (a.abs() + 1), lambda a: scalar / (a.abs() + 1), [(2, 3)])
 
 
