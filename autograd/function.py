@@ -89,12 +89,13 @@ class Node:
     def name(self):
         return self.fn.__name__ + "Backward"
 
-    def _record_saved(self, outputs):
+    def _record_saved(self, outputs, raws):
         """Resolve what forward saved into (object, output_nr, version box, version).
 
         A saved output is kept as its array (output_nr >= 0) and rebuilt as a Tensor whose
         grad_fn is this node when unpacked: the node never holds its own output Tensor, so
-        no reference cycle forms. Inputs are kept as Tensors (output_nr -1)."""
+        no reference cycle forms. Inputs are kept as Tensors (output_nr -1). `raws` are
+        forward's results before wrapping (a numpy scalar from a 0-d ufunc is an output too)."""
         entries = []
         for s in self._to_save:
             if s is None:
@@ -102,7 +103,7 @@ class Node:
                 continue
             data = s.data if isinstance(s, Tensor) else s
             for nr, o in enumerate(outputs):
-                if o.data is data:
+                if o.data is data or raws[nr] is data:
                     entries.append((data, nr, o._vc, o._vc[0]))
                     break
             else:
@@ -170,10 +171,8 @@ class Function:
 def _record(cls, ctx, args, needs, raw):
     """Wrap forward's results as outputs of the new node `ctx` and link it into the tape."""
     single = type(raw) is not tuple
-    if single:
-        outs = [_make(raw, True, ctx, 0) if type(raw) is np.ndarray else Tensor._wrap(raw)]
-    else:
-        outs = [Tensor._wrap(r) for r in raw]
+    raws = (raw,) if single else raw
+    outs = [_make(r, True, ctx, 0) if type(r) is np.ndarray else Tensor._wrap(r) for r in raws]
     if cls.is_view:
         for o in outs:
             _share_version(o, args[0])
@@ -201,7 +200,7 @@ def _record(cls, ctx, args, needs, raw):
         nr += 1
     ctx.out_meta = meta
     if ctx._to_save:
-        ctx._record_saved(outs)
+        ctx._record_saved(outs, raws)
     if _State.anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
     return outs[0] if single else tuple(outs)

@@ -253,9 +253,10 @@ class Tensor:
         np.copyto(self.data, result.data, casting="unsafe")
         self._vc[0] += 1
         if recording:
+            # a non-differentiable result (e.g. eq_) leaves self detached, never a new leaf
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
-            self._requires_grad = True
+            self._requires_grad = result.grad_fn is not None
         return self
 
 

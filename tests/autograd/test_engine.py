@@ -405,3 +405,57 @@ def test_repr_like_torch():
     assert "requires_grad=True" in repr(ag.tensor([1.0], requires_grad=True))
     assert "dtype=float64" in repr(ag.tensor([1.0], dtype=ag.float64))
     assert "grad_fn=<MulBackward>" in repr(leaf(1.0) * 2.0)
+
+
+def test_setitem_off_the_tape_writes_in_place_and_bumps_version():
+    buf = ag.zeros(3, 2)
+    view = buf[1]
+    buf[1] = ag.tensor([5.0, 6.0])
+    assert buf._version == 1 and view._version == 1
+    np.testing.assert_allclose(view.data, [5.0, 6.0])
+    w = leaf(1.0, 2.0)
+    with ag.no_grad():
+        w[0] = 9.0                       # allowed without recording, as in PyTorch
+    assert w.data[0] == 9.0
+    with pytest.raises(RuntimeError, match="leaf Tensor that requires grad"):
+        w[0] = 1.0
+
+
+def test_setitem_on_the_tape_matches_torch():
+    x = leaf(1.0, 2.0, 3.0)
+    v = leaf(10.0)
+    tx = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tv = torch.tensor([10.0], dtype=torch.float64, requires_grad=True)
+    for a, b in ((x, v), (tx, tv)):
+        h = a * 2.0
+        h[1] = b[0] * 3.0
+        (h * h).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy())
+    np.testing.assert_allclose(v.grad.data, tv.grad.numpy())
+
+
+class ExpSavingOutput(ag.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x.data)          # a numpy scalar for a 0-d input
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * y                # d exp = exp
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_saved_output_is_differentiable_for_0d_and_nd(shape):
+    x = ag.tensor(np.full(shape, 0.5), dtype=ag.float64, requires_grad=True)
+    g, = ag.grad(ExpSavingOutput.apply(x).sum(), [x], create_graph=True)
+    gg, = ag.grad(g.sum(), [x])
+    np.testing.assert_allclose(gg.data, np.exp(0.5) * np.ones(shape))
+
+
+def test_non_differentiable_inplace_result_detaches():
+    h = leaf(1.0, 2.0) * 1.0
+    h.eq_(2.0)
+    assert not h.requires_grad and h.is_leaf
