@@ -455,7 +455,9 @@ def test_saved_output_is_differentiable_for_0d_and_nd(shape):
     np.testing.assert_allclose(gg.data, np.exp(0.5) * np.ones(shape))
 
 
-def test_non_differentiable_inplace_result_detaches():
-    h = leaf(1.0, 2.0) * 1.0
-    h.eq_(2.0)
-    assert not h.requires_grad and h.is_leaf
+def test_non_differentiable_inplace_result_has_zero_gradient():
+    x = leaf(1.0, 2.0)
+    h = x * 1.0
+    h.eq_(2.0)                       # as PyTorch's EqBackward: the gradient stops here
+    (h * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
