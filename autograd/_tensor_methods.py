@@ -31,7 +31,7 @@ def install():
         for name in family.INPLACE:
             setattr(Tensor, name + "_", _make_inplace(name, family.TENSOR_METHODS[name]))
 
-    a, c = ops.arithmetic, ops.compare
+    a = ops.arithmetic
     operators = {
         "__add__": a.add, "__radd__": _reflected(a.add),
         "__sub__": a.sub, "__rsub__": _reflected(a.sub),

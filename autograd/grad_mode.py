@@ -49,7 +49,7 @@ class enable_grad(_GradModeContext):
 
 
 class set_grad_enabled(_GradModeContext):
-    """`set_grad_enabled(False)` acts like `no_grad`; takes effect at construction, as in PyTorch."""
+    """set_grad_enabled(False) acts like no_grad; takes effect at construction, as in PyTorch."""
 
     def __init__(self, mode):
         self._prev = _State.enabled

@@ -4,7 +4,8 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor, _wrap_dim
 
-__all__ = ["broadcast_view", "as_tensor", "promote_pair", "wrap_dim", "normalize_dims", "check_broadcast"]
+__all__ = ["broadcast_view", "as_tensor", "promote_pair", "wrap_dim", "normalize_dims",
+           "check_broadcast"]
 
 wrap_dim = _wrap_dim
 
