@@ -101,15 +101,19 @@ class Node:
             if s is None:
                 entries.append(None)
                 continue
-            data = s.data if isinstance(s, Tensor) else s
-            for nr, o in enumerate(outputs):
+            is_tensor = isinstance(s, Tensor)
+            data = s.data if is_tensor else s
+            nr = 0
+            for o in outputs:
                 if o.data is data or raws[nr] is data:
-                    entries.append((data, nr, o._vc, o._vc[0]))
+                    entries.append((o.data, nr, o._vc, o._vc[0]))
                     break
+                nr += 1
             else:
-                if not isinstance(s, Tensor):
+                if not is_tensor:
                     s = Tensor._make(np.asarray(s), False, None, 0)
-                entries.append((s, -1, s._vc, s._vc[0]))
+                box = s._vc
+                entries.append((s, -1, box, box[0]))
         self._to_save = ()
         self._saved = entries
 
@@ -170,12 +174,6 @@ class Function:
 
 def _record(cls, ctx, args, needs, raw):
     """Wrap forward's results as outputs of the new node `ctx` and link it into the tape."""
-    single = type(raw) is not tuple
-    raws = (raw,) if single else raw
-    outs = [_make(r, True, ctx, 0) if type(r) is np.ndarray else Tensor._wrap(r) for r in raws]
-    if cls.is_view:
-        for o in outs:
-            _share_version(o, args[0])
     ctx.seq = next(_sequence)
     edges = []
     for a, need in zip(args, needs):
@@ -185,25 +183,37 @@ def _record(cls, ctx, args, needs, raw):
         else:
             edges.append(None)
     ctx.edges = edges
+    if type(raw) is not tuple:                      # one output: the common case
+        out = _make(raw, False, None, 0) if type(raw) is np.ndarray else Tensor._wrap(raw)
+        data = out.data
+        if data.dtype.kind in "fc":
+            out._requires_grad = True
+            out.grad_fn = ctx
+        if cls.is_view:
+            _share_version(out, args[0])
+        ctx.out_meta = [(data.shape, data.dtype)]
+        if ctx._to_save:
+            ctx._record_saved((out,), (raw,))
+        if _State.anomaly:
+            ctx._trace = traceback.extract_stack()[:-3]
+        return out
+    outs = [Tensor._wrap(r) for r in raw]
     meta = []
-    nr = 0
-    for o in outs:
+    for nr, o in enumerate(outs):
         data = o.data
         if data.dtype.kind in "fc":
             o._requires_grad = True
             o.grad_fn = ctx
             o._output_nr = nr
-        else:
-            o._requires_grad = False
-            o.grad_fn = None
+        if cls.is_view:
+            _share_version(o, args[0])
         meta.append((data.shape, data.dtype))
-        nr += 1
     ctx.out_meta = meta
     if ctx._to_save:
-        ctx._record_saved(outs, raws)
+        ctx._record_saved(outs, raw)
     if _State.anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
-    return outs[0] if single else tuple(outs)
+    return tuple(outs)
 
 
 _new = object.__new__

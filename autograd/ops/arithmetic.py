@@ -48,7 +48,8 @@ def _save_operands(ctx, a, b):
     """Save only the operands a rule will read: a's gradient reads b, b's reads a (so an
     in-place x.mul_(2.0) does not keep x itself for backward)."""
     need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-    ctx.save_for_backward(a if need_b else None, b if need_a or need_b else None)
+    if need_a or need_b:
+        ctx.save_for_backward(a if need_b else None, b)
 
 
 class Mul(Function):
