@@ -1,0 +1,69 @@
+"""Lazy numba compilation with an on-disk cache that works from a read-only install.
+
+    @jit()                         # numba.njit(cache=True) on first call
+    def spmm_csr(indptr, indices, values, x, out): ...
+
+    @jit(parallel=True)            # options pass through to numba.njit (never fastmath:
+    def ...                        # NaN and Inf must propagate)
+
+The wrapped Python function stays reachable as `kernel.py_func` (the plain reference the
+tests compare against), and the numba dispatcher as `kernel.dispatcher()` (compiling it).
+Kernels call other kernels through `other.dispatcher()` resolved at first compile, or keep
+their helpers inside one function.
+"""
+import functools
+import os
+import sys
+import tempfile
+
+__all__ = ["jit", "cache_dir"]
+
+
+def cache_dir():
+    """Where numba's cache goes: beside the package when writable (numba's default), else a
+    user cache directory ($NUMBA_CACHE_DIR wins when set)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return os.environ["NUMBA_CACHE_DIR"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    if os.access(here, os.W_OK):
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.access(os.path.dirname(base) if not os.path.exists(base) else base, os.W_OK):
+        base = tempfile.gettempdir()
+    return os.path.join(base, "tapegrad", "numba")
+
+
+def _numba():
+    if "numba" not in sys.modules:
+        path = cache_dir()
+        if path is not None:
+            os.makedirs(path, exist_ok=True)
+            os.environ.setdefault("NUMBA_CACHE_DIR", path)
+    import numba
+    return numba
+
+
+def jit(**options):
+    """numba.njit(cache=True, error_model='numpy', **options), compiled on first call."""
+    if options.get("fastmath"):
+        raise ValueError("jit: fastmath is not allowed (NaN and Inf must propagate)")
+    options.setdefault("cache", True)
+    options.setdefault("error_model", "numpy")
+
+    def wrap(py_func):
+        compiled = None
+
+        def dispatcher():
+            nonlocal compiled
+            if compiled is None:
+                compiled = _numba().njit(**options)(py_func)
+            return compiled
+
+        @functools.wraps(py_func)
+        def kernel(*args):
+            return (compiled or dispatcher())(*args)
+
+        kernel.py_func = py_func
+        kernel.dispatcher = dispatcher
+        return kernel
+    return wrap
