@@ -71,6 +71,11 @@ def test_only_filters(tmp_path):
     assert [r["name"] for r in doc["results"]] == ["beta_1", "beta_2", "gamma"]
     _, doc = _run(tmp_path, ["--only", "*a_2"], ws)
     assert [r["name"] for r in doc["results"]] == ["beta_2"]
+    ws.append(_fake("beta_big", quick=False))
+    _, doc = _run(tmp_path, ["--quick", "--only", "beta"], ws)   # prefix: quick rows only
+    assert [r["name"] for r in doc["results"]] == ["beta_1", "beta_2"]
+    _, doc = _run(tmp_path, ["--quick", "--only", "beta_big"], ws)   # exact name: any level
+    assert [r["name"] for r in doc["results"]] == ["beta_big"]
     with pytest.raises(SystemExit, match="no workload matches nope"):
         runner.main(["--tiny", "--no-progress", "--only", "nope"], ws)
 
