@@ -36,18 +36,21 @@ class Node:
 
     edges: one per forward argument; None when that argument needs no gradient, else
     (node, output_nr) for an input produced by an op, or (leaf_tensor, -1) for a leaf.
-    Class-level defaults keep creation cheap: an instance sets only what it uses.
+    Ops may set further attributes on ctx (kept in __dict__).
     """
-    _to_save = ()
-    _saved = None
-    _freed = False
-    _tensor_hooks = None
-    _retained = None
-    _trace = None
-    materialize_grads = True
+    __slots__ = ("fn", "seq", "edges", "needs_input_grad", "out_meta", "_to_save", "_saved",
+                 "_freed", "_tensor_hooks", "_retained", "_trace", "materialize_grads",
+                 "__dict__", "__weakref__")
 
     def __init__(self, fn):
         self.fn = fn
+        self._to_save = ()
+        self._saved = None
+        self._freed = False
+        self._tensor_hooks = None
+        self._retained = None
+        self._trace = None
+        self.materialize_grads = True
 
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -141,11 +144,10 @@ class Function:
     def apply(cls, *args):
         """Run forward; record a node when grad mode is on and an input requires grad.
         This runs for every op: keep it lean."""
-        ctx = _new(Node)
-        ctx.fn = cls
         if _State.enabled:
             needs = [isinstance(a, Tensor) and a._requires_grad for a in args]
             if True in needs:
+                ctx = Node(cls)
                 ctx.needs_input_grad = tuple(needs)
                 _State.enabled = False
                 try:
@@ -153,8 +155,7 @@ class Function:
                 finally:
                     _State.enabled = True
                 return _record(cls, ctx, args, needs, raw)
-        ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
-        raw = cls.forward(ctx, *args)
+        raw = cls.forward(_new(_OffTapeContext), *args)
         if type(raw) is np.ndarray:
             out = _make(raw, False, None, 0)
             if cls.is_view:
@@ -214,6 +215,18 @@ def _record(cls, ctx, args, needs, raw):
     if _State.anomaly:
         ctx._trace = traceback.extract_stack()[:-3]
     return tuple(outs)
+
+
+class _OffTapeContext:
+    """The ctx of a forward that is not recorded: nothing needs a gradient, nothing is
+    saved. Attributes forward sets land in this throwaway object's __dict__."""
+    needs_input_grad = (False,) * 32
+
+    def save_for_backward(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
 
 
 _new = object.__new__
