@@ -17,12 +17,13 @@ from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from . import _tensor_methods
 from . import autograd
+from . import sparse
 
 _tensor_methods.install()
 bool = bool_  # noqa: A001 - ag.bool, as torch.bool
 
 __all__ = (["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad",
-            "set_grad_enabled", "is_grad_enabled", "backward", "grad", "autograd", "dtypes",
+            "set_grad_enabled", "is_grad_enabled", "backward", "grad", "autograd", "sparse", "dtypes",
             "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
             "bool", "half", "double", "short", "long", "get_default_dtype",
             "set_default_dtype"] + list(_creation_all) + list(_ops_all))

@@ -1,0 +1,145 @@
+"""Pooling kernels (numba, ndarrays only) on stacks of planes.
+
+Every pooling op is seen as 3-d: x: (P, D, H, W) C-contiguous, with P = N*C planes (1-d
+pooling has D = H = 1, 2-d pooling D = 1). Windows are separable: along each spatial dim,
+output position o reads the input positions start, start + step, ... < end. A window table
+`wd, wh, ww` is an (O, 3) int64 array per dim holding (start, end, factor) for each output
+position, start and end already clamped to the input; `factor` is the window's length as the
+average counts it (with or without padding). `step` is (3,) int64 (the dilation per dim).
+
+    max_pool_forward(x, wd, wh, ww, step, out, idx)
+        out[p, o] = max of x[p] over window o; idx[p, o] = its flat index d*H*W + h*W + w in
+        the plane. The first maximum wins (ties), a NaN wins and propagates, as in PyTorch's
+        CPU kernel; an empty window gives -inf at the index of its start.
+        out: (P, OD, OH, OW) float, idx: same shape, int64; both overwritten.
+    scatter_planes(src, idx, out, accumulate)
+        out[p, idx[p, j]] += src[p, j]  (accumulate: the max-pool gradient, repeats add up)
+        out[p, idx[p, j]]  = src[p, j]  (else: max_unpool, the last write wins)
+        src, idx: (P, M), out: (P, S) pre-filled by the caller (zeros).
+    avg_pool_forward(x, wd, wh, ww, divisor, out)
+        out[p, o] = sum of x[p] over window o / (fd * fh * fw, or divisor when divisor > 0);
+        0 for an empty window. out: (P, OD, OH, OW), overwritten.
+    avg_pool_backward(g, wd, wh, ww, divisor, dx)
+        the transpose of avg_pool_forward: dx[p, window o] += g[p, o] / divisor(o);
+        g: (P, OD, OH, OW), dx: (P, D, H, W) pre-filled by the caller (zeros).
+
+Planes are independent: each prange iteration writes only its own plane (no races).
+"""
+import functools
+
+import numpy as np
+
+from ._jit import _numba, jit
+
+__all__ = ["max_pool_forward", "scatter_planes", "avg_pool_forward", "avg_pool_backward"]
+
+# the loop over planes: `range` when interpreted (kernel.py_func), bound to numba.prange just
+# before the first compile (importing this module must not import numba)
+prange = range
+
+
+def _parallel(py_func):
+    """jit(parallel=True) with this module's `prange` bound to numba.prange at compile time."""
+    kernel = jit(parallel=True)(py_func)
+    compile_ = kernel.dispatcher
+
+    def dispatcher():
+        global prange
+        if prange is range:
+            prange = _numba().prange
+        return compile_()
+
+    @functools.wraps(py_func)
+    def call(*args):
+        return dispatcher()(*args)
+
+    call.py_func = py_func
+    call.dispatcher = dispatcher
+    return call
+
+
+@_parallel
+def max_pool_forward(x, wd, wh, ww, step, out, idx):
+    """out, idx: (P, OD, OH, OW) = max and flat argmax of x: (P, D, H, W) over each window."""
+    planes, _, h_in, w_in = x.shape
+    od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
+    sd, sh, sw = step[0], step[1], step[2]
+    for p in prange(planes):
+        for od in range(od_n):
+            d0, d1 = wd[od, 0], wd[od, 1]
+            for oh in range(oh_n):
+                h0, h1 = wh[oh, 0], wh[oh, 1]
+                for ow in range(ow_n):
+                    w0, w1 = ww[ow, 0], ww[ow, 1]
+                    best = -np.inf
+                    best_i = (d0 * h_in + h0) * w_in + w0
+                    for d in range(d0, d1, sd):
+                        for h in range(h0, h1, sh):
+                            for w in range(w0, w1, sw):
+                                v = x[p, d, h, w]
+                                if v > best or v != v:   # strictly greater: first max; NaN
+                                    best = v
+                                    best_i = (d * h_in + h) * w_in + w
+                    out[p, od, oh, ow] = best
+                    idx[p, od, oh, ow] = best_i
+    return out, idx
+
+
+@_parallel
+def scatter_planes(src, idx, out, accumulate):
+    """out[p, idx[p, j]] (+)= src[p, j] for src, idx: (P, M), out: (P, S)."""
+    planes, m = src.shape
+    for p in prange(planes):
+        if accumulate:
+            for j in range(m):
+                out[p, idx[p, j]] += src[p, j]
+        else:
+            for j in range(m):
+                out[p, idx[p, j]] = src[p, j]
+    return out
+
+
+@_parallel
+def avg_pool_forward(x, wd, wh, ww, divisor, out):
+    """out: (P, OD, OH, OW) = window sums of x: (P, D, H, W) / the window's divisor."""
+    planes = x.shape[0]
+    od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
+    for p in prange(planes):
+        for od in range(od_n):
+            d0, d1, fd = wd[od, 0], wd[od, 1], wd[od, 2]
+            for oh in range(oh_n):
+                h0, h1, fh = wh[oh, 0], wh[oh, 1], wh[oh, 2]
+                for ow in range(ow_n):
+                    w0, w1, fw = ww[ow, 0], ww[ow, 1], ww[ow, 2]
+                    if d0 >= d1 or h0 >= h1 or w0 >= w1:
+                        out[p, od, oh, ow] = 0
+                        continue
+                    s = 0.0                      # accumulated in float64
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                s += x[p, d, h, w]
+                    div = divisor if divisor > 0 else fd * fh * fw
+                    out[p, od, oh, ow] = s / div
+    return out
+
+
+@_parallel
+def avg_pool_backward(g, wd, wh, ww, divisor, dx):
+    """dx: (P, D, H, W) += the transpose of the window average applied to g: (P, OD, OH, OW)."""
+    planes = g.shape[0]
+    od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
+    for p in prange(planes):
+        for od in range(od_n):
+            d0, d1, fd = wd[od, 0], wd[od, 1], wd[od, 2]
+            for oh in range(oh_n):
+                h0, h1, fh = wh[oh, 0], wh[oh, 1], wh[oh, 2]
+                for ow in range(ow_n):
+                    w0, w1, fw = ww[ow, 0], ww[ow, 1], ww[ow, 2]
+                    div = divisor if divisor > 0 else fd * fh * fw
+                    v = g[p, od, oh, ow] / div   # dx[window] += g / divisor
+                    for d in range(d0, d1):
+                        for h in range(h0, h1):
+                            for w in range(w0, w1):
+                                dx[p, d, h, w] += v
+    return dx

@@ -1,0 +1,291 @@
+"""Convolution primitives over 1, 2 or 3 spatial dims, forward and backward side by side.
+Wrapped by nn.functional.conv (PyTorch's names and signatures); not an ops family.
+
+A convolution with weight w is a linear map of its input, y = C(w) x (+ bias), and C(w) x is
+bilinear in (x, w). Through im2col (autograd/kernels/conv.py) it is a matrix product per
+group: Y (O, N*L) = W (O, C*K) . X_col (C*K, N*L), run on chunks of images whose columns
+stay in cache (one GEMM per chunk; per image when C*K is small beside O). Three primitives
+close under differentiation:
+
+    conv(x, w, b)              y = C(w) x + b          Y = W . X_col
+        dx = conv_transpose(g, w)        (col2im of W^T . G: the full convolution of G with
+                                          the flipped kernel)
+        dw = conv_weight(x, g)           (dW = sum_n G[n] . X_col[n]^T)
+        db = sum of g over N and space
+    conv_transpose(g, w, b)    z = C(w)^T g + b        Z = col2im(W^T . G)
+        dg = conv(u, w)                  (<z, u> = <g, C(w) u>)
+        dw = conv_weight(u, g)
+    conv_weight(x, g)          dw = d<g, C(w) x>/dw    dW = sum_n G[n] . X_col[n]^T
+        dx = conv_transpose(g, h)        (<dw, h> = <g, C(h) x>)
+        dg = conv(x, h)
+
+Each backward is made of these primitives, so gradients of any order work. The geometry
+(sizes, stride, padding, dilation, groups) is a `ConvGeometry`, described in conv terms for
+all three: `in_size` is the spatial size of x (the output of conv_transpose), `out_size` that
+of y (the input of conv_transpose).
+"""
+import threading
+
+import numpy as np
+
+from ..function import Function
+from ..kernels import conv as K
+
+__all__ = ["Conv", "ConvTranspose", "ConvWeight", "ConvGeometry", "conv_nd",
+           "conv_transpose_nd"]
+
+
+class ConvGeometry:
+    """The geometry of one convolution with nsp spatial dims (each tuple has nsp entries):
+    in_size S, out_size O, kernel k, stride s, pad (low side) p, dilation d, groups.
+    Output o reads input o*s - p + t*d for kernel tap t. The kernels' form, padded to 3 dims
+    with unit leading dims: tap tables `tables` (td, th, tw) and `geo` = (strides, out)."""
+    __slots__ = ("nsp", "in_size", "out_size", "kernel", "stride", "pad", "dilation",
+                 "groups", "tables", "geo", "taps", "positions")
+
+    def __init__(self, in_size, out_size, kernel, stride, pad, dilation, groups):
+        self.nsp = len(in_size)
+        self.in_size, self.out_size = tuple(in_size), tuple(out_size)
+        self.kernel, self.stride = tuple(kernel), tuple(stride)
+        self.pad, self.dilation = tuple(pad), tuple(dilation)
+        self.groups = int(groups)
+        unit = (1,) * (3 - self.nsp)
+        tables = [K.tap_table(*args) for args in zip(
+            unit + self.in_size, unit + self.out_size, unit + self.kernel,
+            unit + self.stride, (0,) * (3 - self.nsp) + self.pad, unit + self.dilation)]
+        self.tables = tuple(np.array(t, np.int64).reshape(-1, 3) for t in tables)
+        geo = unit + self.stride + unit + self.out_size
+        self.geo = (np.array(geo + (0,), np.int64), np.array(geo + (1,), np.int64))
+        self.taps = int(np.prod(self.kernel, dtype=np.int64))
+        self.positions = int(np.prod(self.out_size, dtype=np.int64))
+
+
+# -- chunked im2col / col2im with a reused workspace --------------------------------------------
+# The batch is processed a few images at a time: a chunk's column matrix (about _CHUNK
+# elements) stays in cache between im2col and the GEMM, and the workspace is reused across
+# calls (a fresh multi-megabyte array per call costs page faults that rival the GEMM).
+_CHUNK = 1 << 20
+_KEEP = 1 << 22                    # largest workspace (elements) kept between calls
+_local = threading.local()
+
+
+def _workspace(shape, dtype, slot=0):
+    """A scratch array of `shape`, reused by later calls in this thread (its contents are
+    garbage; never returned to a caller). Two arrays in use at once take different slots."""
+    size = int(np.prod(shape, dtype=np.int64))
+    if size > _KEEP:
+        return np.empty(shape, dtype)
+    pool = getattr(_local, "pool", None)
+    if pool is None:
+        pool = _local.pool = {}
+    key = (np.dtype(dtype), slot)
+    buf = pool.get(key)
+    if buf is None or buf.size < size:
+        buf = pool[key] = np.empty(max(size, 1 << 16), dtype)
+    return buf[:size].reshape(shape)
+
+
+def _chunks(n, per_image):
+    """Image ranges [n0, n1) of about _CHUNK column elements each."""
+    step = max(1, _CHUNK // max(per_image, 1))
+    return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
+
+
+def _c(arr):
+    """arr as a C-contiguous, writeable array (one numba signature per dtype)."""
+    if arr.flags.c_contiguous and arr.flags.writeable:
+        return arr
+    return np.array(arr, order="C")
+
+
+def _five(arr, nsp):
+    """(N, C, *S) with nsp spatial dims -> C-contiguous (N, C, D, H, W) (a view if it was)."""
+    return _c(arr).reshape(arr.shape[:2] + (1,) * (3 - nsp) + arr.shape[2:])
+
+
+def im2col(x5, geom, cols, image_major=False):
+    """cols: (C*K, n, L) (or (n, C*K, L)) = the columns of x5: (n, C, D, H, W)."""
+    K.im2col(x5, *geom.tables, geom.geo[image_major], cols)
+
+
+def col2im(cols, geom, dx5, image_major=False):
+    """dx5: (n, C, D, H, W) += the transpose of im2col of cols: (C*K, n, L) (or (n, C*K, L))."""
+    K.col2im(cols, *geom.tables, geom.geo[image_major], dx5)
+
+
+def _channels_first(g, n0, n1, groups, dtype):
+    """G[n0:n1]: (nb, O, L) as (G, O/G, nb*L) in the workspace: the layout of the GEMMs."""
+    nb, o, length = n1 - n0, g.shape[1], g.shape[2]
+    gt = _workspace((o, nb, length), dtype, slot=1)
+    np.copyto(gt, g[n0:n1].transpose(1, 0, 2))
+    return gt.reshape(groups, o // groups, nb * length)
+
+
+def _image_major(rows, o):
+    """Per-image GEMMs (cols (n, C*K, L)) when C*K is small beside O: moving Y or G between
+    (N, O, L) and (O, N*L) would then cost more than the short GEMMs save."""
+    return rows * 2 < o if LAYOUT is None else LAYOUT
+
+
+LAYOUT = None          # None: choose by shape; True/False: force (benchmarks of both paths)
+
+
+def conv_forward(x, w, b, geom):
+    """y = C(w) x + b: x: (N, C, *S), w: (O, C/groups, *k), b: (O,) array or None
+    -> (N, O, *out_size). Per chunk of nb images, one GEMM per group:
+    Y (O/G, nb*L) = W[g] . X_col[g] (C/G*K, nb*L), moved to (nb, O, L) with the bias added;
+    or image-major: Y[n] = W[g] . X_col[n, g], written in place."""
+    n, c, o, groups, length = x.shape[0], x.shape[1], w.shape[0], geom.groups, geom.positions
+    x5 = _five(x, geom.nsp)
+    w3 = w.reshape(groups, o // groups, -1)
+    y = np.empty((n, o, length), x.dtype)
+    rows = c * geom.taps
+    bias = np.zeros((o, 1), x.dtype) if b is None else b.reshape(o, 1)
+    per_image = _image_major(rows, o)
+    for n0, n1 in _chunks(n, rows * length):
+        nb = n1 - n0
+        if per_image:
+            cols = _workspace((nb, groups, rows // groups, length), x.dtype)
+            im2col(x5[n0:n1], geom, cols, True)
+            yc = y[n0:n1].reshape(nb, groups, o // groups, length)
+            np.matmul(w3, cols, out=yc)
+            if b is not None:
+                y[n0:n1] += bias
+            continue
+        cols = _workspace((rows, nb, length), x.dtype)
+        im2col(x5[n0:n1], geom, cols)
+        yt = _workspace((groups, o // groups, nb * length), x.dtype, slot=1)
+        np.matmul(w3, cols.reshape(groups, rows // groups, nb * length), out=yt)
+        np.add(yt.reshape(o, nb, length).transpose(1, 0, 2), bias, out=y[n0:n1])
+    return y.reshape((n, o) + geom.out_size)
+
+
+def conv_transpose_forward(g, w, b, geom):
+    """z = C(w)^T g + b: g: (N, O, *out_size), w: (O, C/groups, *k), b: (C,) array or None
+    -> (N, C, *in_size). Per chunk of images: Z_col[g] = W[g]^T . G[g], then col2im."""
+    n, o, groups, length = g.shape[0], w.shape[0], geom.groups, geom.positions
+    c = w.shape[1] * groups
+    g3 = g.reshape(n, o, length)
+    w3t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)      # (G, C/G*K, O/G)
+    z = np.zeros((n, c) + geom.in_size, g.dtype)
+    if b is not None:
+        z += b.reshape((c,) + (1,) * geom.nsp)
+    z5 = _five(z, geom.nsp)
+    rows = c * geom.taps
+    per_image = _image_major(rows, o)
+    for n0, n1 in _chunks(n, rows * length):
+        nb = n1 - n0
+        if per_image:
+            cols = _workspace((nb, groups, rows // groups, length), g.dtype)
+            np.matmul(w3t, g3[n0:n1].reshape(nb, groups, o // groups, length), out=cols)
+            col2im(cols, geom, z5[n0:n1], True)
+            continue
+        gt = _channels_first(g3, n0, n1, groups, g.dtype)
+        cols = _workspace((groups, rows // groups, nb * length), g.dtype)
+        np.matmul(w3t, gt, out=cols)
+        col2im(cols.reshape(rows, nb, length), geom, z5[n0:n1])
+    return z
+
+
+def conv_weight_forward(x, g, geom, wshape):
+    """dw = d<g, C(w) x>/dw: x: (N, C, *S), g: (N, O, *out_size) -> wshape (O, C/G, *k).
+    dW[g] = G[g] (O/G, N*L) . X_col[g]^T (N*L, C/G*K), accumulated over chunks of images
+    (image-major: over images, dW[g] += G[n, g] . X_col[n, g]^T)."""
+    n, c, o, groups, length = x.shape[0], x.shape[1], g.shape[1], geom.groups, geom.positions
+    x5 = _five(x, geom.nsp)
+    g3 = g.reshape(n, o, length)
+    rows = c * geom.taps
+    dw = np.zeros((groups, o // groups, rows // groups), x.dtype)
+    per_image = _image_major(rows, o)
+    for n0, n1 in _chunks(n, rows * length):
+        nb = n1 - n0
+        if per_image:
+            cols = _workspace((nb, groups, rows // groups, length), x.dtype)
+            im2col(x5[n0:n1], geom, cols, True)
+            g4 = g3[n0:n1].reshape(nb, groups, o // groups, length)
+            dw += np.matmul(g4, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+            continue
+        cols = _workspace((rows, nb, length), x.dtype)
+        im2col(x5[n0:n1], geom, cols)
+        gt = _channels_first(g3, n0, n1, groups, x.dtype)
+        cols3 = cols.reshape(groups, rows // groups, nb * length)
+        dw += np.matmul(gt, cols3.transpose(0, 2, 1))
+    return dw.reshape(wshape)
+
+
+def _bias_grad(g, nsp):
+    """db = sum of g: (N, O, *S) over N and the spatial dims."""
+    return g.sum(dim=(0,) + tuple(range(2, 2 + nsp)))
+
+
+class Conv(Function):
+    """y = C(w) x + b.  x: (N, C, *S), w: (O, C/groups, *k), b: (O,) or None."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, geom):
+        y = conv_forward(x.data, w.data, None if b is None else b.data, geom)
+        ctx.save_for_backward(x, w)
+        ctx.geom = geom
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        geom = ctx.geom
+        need = ctx.needs_input_grad
+        dx = ConvTranspose.apply(g, w, None, geom) if need[0] else None     # C(w)^T g
+        dw = ConvWeight.apply(x, g, geom) if need[1] else None        # G . X_col^T
+        db = _bias_grad(g, geom.nsp) if need[2] else None
+        return dx, dw, db, None
+
+
+class ConvTranspose(Function):
+    """z = C(w)^T g + b.  g: (N, O, *out_size), w: (O, C/groups, *k), b: (C,) or None
+    -> (N, C, *in_size)."""
+
+    @staticmethod
+    def forward(ctx, g, w, b, geom):
+        z = conv_transpose_forward(g.data, w.data, None if b is None else b.data, geom)
+        ctx.save_for_backward(g, w)
+        ctx.geom = geom
+        return z
+
+    @staticmethod
+    def backward(ctx, u):
+        g, w = ctx.saved_tensors
+        geom = ctx.geom
+        need = ctx.needs_input_grad
+        dg = Conv.apply(u, w, None, geom) if need[0] else None          # <z,u> = <g, C(w) u>
+        dw = ConvWeight.apply(u, g, geom) if need[1] else None
+        db = _bias_grad(u, geom.nsp) if need[2] else None
+        return dg, dw, db, None
+
+
+class ConvWeight(Function):
+    """dw = d<g, C(w) x>/dw.  x: (N, C, *S), g: (N, O, *out_size) -> (O, C/groups, *k)."""
+
+    @staticmethod
+    def forward(ctx, x, g, geom):
+        wshape = (g.shape[1], x.shape[1] // geom.groups) + geom.kernel
+        ctx.save_for_backward(x, g)
+        ctx.geom = geom
+        return conv_weight_forward(x.data, g.data, geom, wshape)
+
+    @staticmethod
+    def backward(ctx, h):
+        x, g = ctx.saved_tensors
+        geom = ctx.geom
+        need = ctx.needs_input_grad
+        dx = ConvTranspose.apply(g, h, None, geom) if need[0] else None   # <dw,h> = <g,C(h)x>
+        dg = Conv.apply(x, h, None, geom) if need[1] else None
+        return dx, dg, None
+
+
+def conv_nd(x, w, b, geom):
+    """The primitive call behind conv1d/2d/3d (inputs already checked)."""
+    return Conv.apply(x, w, b, geom)
+
+
+def conv_transpose_nd(g, w, b, geom):
+    """The primitive call behind conv_transpose1d/2d/3d (inputs already checked)."""
+    return ConvTranspose.apply(g, w, b, geom)
