@@ -8,4 +8,13 @@ from .hooks import RemovableHandle  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 from .module import Module  # noqa: F401
 from .containers import *  # noqa: F401,F403
-# layers: one line per module, e.g.  from .linear import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403

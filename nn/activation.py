@@ -1,0 +1,2 @@
+"""Activation modules."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Dropout layers."""
+__all__ = []

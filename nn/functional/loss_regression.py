@@ -1,0 +1,2 @@
+"""Regression and distribution losses: mse, l1, smooth_l1, huber, kl_div, gaussian_nll."""
+__all__ = []

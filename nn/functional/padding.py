@@ -1,0 +1,2 @@
+"""pad: constant, reflect, replicate, circular."""
+__all__ = []

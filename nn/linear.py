@@ -1,0 +1,2 @@
+"""Linear and Bilinear layers."""
+__all__ = []

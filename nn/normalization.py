@@ -1,0 +1,2 @@
+"""BatchNorm, LayerNorm, GroupNorm, InstanceNorm layers."""
+__all__ = []

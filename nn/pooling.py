@@ -1,0 +1,2 @@
+"""Pooling, unpooling and upsampling layers."""
+__all__ = []

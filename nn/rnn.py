@@ -1,0 +1,2 @@
+"""Recurrent layers and cells."""
+__all__ = []
