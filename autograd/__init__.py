@@ -18,12 +18,15 @@ from .ops import __all__ as _ops_all
 from . import _tensor_methods
 from . import autograd
 from . import sparse
+from . import data, datasets
+from .serialization import CheckpointError, load, save
 
 _tensor_methods.install()
 bool = bool_  # noqa: A001 - ag.bool, as torch.bool
 
 __all__ = (["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad",
-            "set_grad_enabled", "is_grad_enabled", "backward", "grad", "autograd", "sparse", "dtypes",
+            "set_grad_enabled", "is_grad_enabled", "backward", "grad", "autograd", "sparse",
+            "data", "datasets", "save", "load", "CheckpointError", "dtypes",
             "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
             "bool", "half", "double", "short", "long", "get_default_dtype",
             "set_default_dtype"] + list(_creation_all) + list(_ops_all))
@@ -35,7 +38,9 @@ def is_tensor(obj):
 
 def __getattr__(name):
     # `from autograd import nn, optim` gives the top-level nn and optim packages
+    import importlib
     if name in ("nn", "optim"):
-        import importlib
         return importlib.import_module(name)
+    if name in ("viz", "profiler", "health"):     # loaded on first use: graphviz is not cheap
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'autograd' has no attribute {name!r}")

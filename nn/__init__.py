@@ -7,6 +7,7 @@ from . import functional, init, utils  # noqa: F401
 from .hooks import RemovableHandle  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 from .module import Module  # noqa: F401
+from . import parallel  # noqa: F401
 from .containers import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
@@ -18,3 +19,4 @@ from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from . import graph, models  # noqa: F401,E402

@@ -21,7 +21,11 @@ from collections import OrderedDict
 from autograd.tensor import Tensor
 
 from ._module_state import ModuleStateMixin, _IncompatibleKeys  # noqa: F401 - re-exported
-from .hooks import RemovableHandle
+from .hooks import (RemovableHandle, register_module_forward_hook,  # noqa: F401
+                    register_module_forward_pre_hook, _global_forward_hooks,
+                    _global_forward_hooks_always_called as _global_always_called,
+                    _global_forward_hooks_with_kwargs as _global_with_kwargs,
+                    _global_forward_pre_hooks)
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -76,15 +80,24 @@ class Module(ModuleStateMixin):
 
     # -- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks or self._forward_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args, kwargs):
         """pre-hook(module, args) -> None or new args (a non-tuple is wrapped in a tuple);
         with_kwargs: pre-hook(module, args, kwargs) -> None or (args, kwargs).
-        hook(module, args, output) -> None or a new output (with_kwargs: also kwargs)."""
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
+        hook(module, args, output) -> None or a new output (with_kwargs: also kwargs).
+        Global hooks (nn.hooks.register_module_forward_*hook) run before the module's own."""
+        pre_hooks = [*_global_forward_pre_hooks.items(), *self._forward_pre_hooks.items()]
+        hooks = [*_global_forward_hooks.items(), *self._forward_hooks.items()]
+        with_kwargs = self._forward_hooks_with_kwargs
+        always = self._forward_hooks_always_called
+        if _global_forward_hooks:
+            with_kwargs = {**_global_with_kwargs, **with_kwargs}
+            always = {**_global_always_called, **always}
+        for hook_id, hook in pre_hooks:
             if hook_id in self._forward_pre_hooks_with_kwargs:
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -99,9 +112,9 @@ class Module(ModuleStateMixin):
         called = set()
         try:
             output = self.forward(*args, **kwargs)
-            for hook_id, hook in list(self._forward_hooks.items()):
+            for hook_id, hook in hooks:
                 called.add(hook_id)
-                if hook_id in self._forward_hooks_with_kwargs:
+                if hook_id in with_kwargs:
                     result = hook(self, args, kwargs, output)
                 else:
                     result = hook(self, args, output)
@@ -110,10 +123,10 @@ class Module(ModuleStateMixin):
             return output
         except Exception:
             # always_call hooks run even when forward (or an earlier hook) raised
-            for hook_id, hook in list(self._forward_hooks.items()):
-                if hook_id in self._forward_hooks_always_called and hook_id not in called:
+            for hook_id, hook in hooks:
+                if hook_id in always and hook_id not in called:
                     try:
-                        if hook_id in self._forward_hooks_with_kwargs:
+                        if hook_id in with_kwargs:
                             hook(self, args, kwargs, None)
                         else:
                             hook(self, args, None)

@@ -1,6 +1,8 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
 import numpy as np
 
+from autograd.kernels.optim import adam_update
+
 from .optimizer import Optimizer, scalar_state, zeros_state
 
 __all__ = ["Adam", "AdamW", "adam_step"]
@@ -95,11 +97,33 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = zeros_state(p)
                 step_t = state["step"].data
                 step_t += 1
-                max_sq = state["max_exp_avg_sq"].data if amsgrad else None
-                adam_step(p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data,
-                          step=float(step_t), max_exp_avg_sq=max_sq, **opts)
+                arrays = (p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data)
+                if not amsgrad and _fusable(arrays):
+                    _adam_fused(arrays, float(step_t), opts)
+                else:
+                    max_sq = state["max_exp_avg_sq"].data if amsgrad else None
+                    adam_step(*arrays, step=float(step_t), max_exp_avg_sq=max_sq, **opts)
                 p._vc[0] += 1
         return loss
+
+
+def _fusable(arrays):
+    """The fused kernel takes C-contiguous float arrays of one dtype and shape."""
+    first = arrays[0]
+    return first.dtype.kind == "f" and all(
+        a.dtype == first.dtype and a.shape == first.shape and a.flags.c_contiguous
+        for a in arrays)
+
+
+def _adam_fused(arrays, step, opts):
+    """adam_step's update in one numba pass (autograd.kernels.optim.adam_update); the
+    scalars are cast to the arrays' dtype as numpy casts them in adam_step."""
+    lr, beta1, beta2, wd = opts["lr"], opts["beta1"], opts["beta2"], opts["weight_decay"]
+    dtype = arrays[0].dtype
+    c = np.array([1 - beta1, beta2, 1 - beta2, (1 - beta2 ** step) ** 0.5, opts["eps"],
+                  lr / (1 - beta1 ** step), wd, 1 - lr * wd], dtype)
+    flags = np.array([opts["decoupled_weight_decay"], opts["maximize"]], np.int64)
+    adam_update(*(a.reshape(-1) for a in arrays), c, flags)
 
 
 class AdamW(Adam):

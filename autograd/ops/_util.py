@@ -1,4 +1,6 @@
 """Helpers shared by the primitive families: operand promotion, dims, error messages."""
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -76,3 +78,28 @@ def broadcast_view(arr, shape):
     view = np.ndarray(shape, arr.dtype, arr, 0, tuple(strides))
     view.flags.writeable = False
     return view
+
+
+_SELECT_MIN_SIZE = 4096      # below this np.where's single call is cheaper
+
+
+def select(cond, a, b):
+    """np.where(cond, a, b) (broadcasting) for arrays a and b of one dtype, bit-exact.
+
+    numpy's where branches per element and is slow on irregular masks (1.9 ms against 44 µs
+    for a multiply on 262k float32 here); for large arrays this blends the raw bits instead:
+    out = (a & m) | (b & ~m) with m all ones where cond holds, in a few vectorised passes."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != b.dtype or a.dtype.itemsize not in (1, 2, 4, 8) or a.dtype.kind == "c":
+        return np.where(cond, a, b)
+    shape = np.broadcast_shapes(np.shape(cond), a.shape, b.shape)
+    if math.prod(shape) < _SELECT_MIN_SIZE:
+        return np.where(cond, a, b)
+    bits = np.dtype(f"u{a.dtype.itemsize}")
+    mask = np.broadcast_to(cond, shape).astype(bits)
+    np.negative(mask, out=mask)                       # 1 -> all ones, 0 -> 0
+    out = np.bitwise_and(np.broadcast_to(a.view(bits), shape), mask)
+    np.invert(mask, out=mask)
+    np.bitwise_and(b.view(bits), mask, out=mask)
+    np.bitwise_or(out, mask, out=out)
+    return out.view(a.dtype)

@@ -11,6 +11,8 @@ copying movements (repeat, tile, flip, roll) in movement.py; both are re-exporte
 View ops (is_view) return numpy views of input 0 and share its version counter; a reshape
 that numpy must copy is a ReshapeCopy, not a view.
 """
+import math
+
 import numpy as np
 
 from ..function import Function
@@ -122,12 +124,12 @@ def _infer_shape(op_name, x, shape):
         raise RuntimeError(f"{op_name}: only one dimension can be inferred, got {shape}")
     size = x.data.size
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1]))
+        known = math.prod(s for s in shape if s != -1)
         if known == 0 or size % known:
             raise RuntimeError(f"{op_name}: shape {shape} is invalid for input of size "
                                f"{size} (shape {tuple(x.shape)})")
         shape = tuple(size // known if s == -1 else s for s in shape)
-    if int(np.prod(shape)) != size:
+    if math.prod(shape) != size:
         raise RuntimeError(f"{op_name}: shape {shape} is invalid for input of size "
                            f"{size} (shape {tuple(x.shape)})")
     return shape

@@ -24,7 +24,7 @@ from .. import dtypes
 from ..function import Function
 from ..grad_mode import _State
 from ..tensor import Tensor
-from ._util import as_tensor, check_broadcast, promote_pair
+from ._util import as_tensor, check_broadcast, promote_pair, select
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "lerp",
            "nan_to_num", "masked_fill", "fill", "fill_", "zero_"]
@@ -183,7 +183,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, c, a, b):
         ctx.save_for_backward(c)
-        return _out(np.where(c.data, a.data, b.data))
+        return _out(select(c.data, a.data, b.data))
 
     @staticmethod
     def backward(ctx, g):
@@ -302,7 +302,7 @@ class MaskedFill(Function):
     def forward(ctx, x, mask, value):
         v = value.data if isinstance(value, Tensor) else value
         ctx.save_for_backward(mask)
-        return _out(np.where(mask.data, np.asarray(v, x.data.dtype), x.data))
+        return _out(select(mask.data, np.asarray(v, x.data.dtype), x.data))
 
     @staticmethod
     def backward(ctx, g):

@@ -5,12 +5,14 @@
     bilinear(x1, x2, W, b)  x1: (*, in1), x2: (*, in2), W: (out, in1, in2), b: (out,)
                             y_k = x1^T W_k x2 + b_k  ->  (*, out)
 
-The batch dims of x are folded into the rows of one GEMM: matmul does so for a contiguous
-x (forward and dW = G^T X), and a non-contiguous x is reshaped (copied) to (rows, in) first.
+With a 2-d weight, linear is one fused primitive (autograd/ops/affine.py; the batch dims of
+x are folded into the rows of one GEMM); `_linear_composed`, from matmul and add, is its test
+oracle.
 """
 import numpy as np
 
 import autograd as ag
+from autograd.ops.affine import affine
 
 __all__ = ["linear", "bilinear"]
 
@@ -56,6 +58,14 @@ def linear(input, weight, bias=None):
     out_features = weight.shape[0] if weight.ndim == 2 else 1
     _check_bias("linear", bias, out_features, weight)
     _check_dtypes("linear", input, weight, bias)
+    if weight.ndim == 2:
+        return affine(input, weight, bias)                  # one fused primitive
+    return _linear_composed(input, weight, bias)
+
+
+def _linear_composed(input, weight, bias=None):
+    """linear from matmul and add: the fused primitive's test oracle (and the 1-d weight
+    case)."""
     wt = weight.t() if weight.ndim == 2 else weight       # (in, out): a transposed view
     if input.ndim > 2 and not input.data.flags.c_contiguous:
         # y = X W^T with the batch folded into the rows of X (a copy for a strided x)

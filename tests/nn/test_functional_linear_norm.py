@@ -6,6 +6,8 @@ import torch.nn.functional as TF
 
 import autograd as ag
 import nn.functional as F
+from autograd.autograd import gradgradcheck
+from nn.functional.linear import _linear_composed
 from tests.helpers import check_op
 
 F32, F64 = np.float32, np.float64
@@ -21,8 +23,15 @@ F32, F64 = np.float32, np.float64
     [(4, 3), (5, 3)],                    # no bias
     [(2, 4, 3), (3,)],                   # 1-d weight: one output, the dim dropped
 ], ids=str)
-def test_linear(shapes):
-    check_op(F.linear, TF.linear, shapes)
+@pytest.mark.parametrize("linear", [F.linear, _linear_composed], ids=["fused", "composed"])
+def test_linear(shapes, linear):
+    check_op(linear, TF.linear, shapes)
+
+
+def test_linear_double_backward():
+    x, w, b = (ag.randn(*s, dtype=ag.float64, requires_grad=True) for s in [(2, 4, 3), (5, 3),
+                                                                             (5,)])
+    assert gradgradcheck(F.linear, (x, w, b))
 
 
 def _matmul_nodes(t):
@@ -33,17 +42,18 @@ def _matmul_nodes(t):
         if node is None or id(node) in seen or not hasattr(node, "edges"):
             continue
         seen.add(id(node))
-        count += node.name() == "MatMulBackward"
+        count += node.name() in ("MatMulBackward", "AffineBackward")
         stack.extend(e[0] for e in node.edges if e is not None)
     return count
 
 
+@pytest.mark.parametrize("linear", [F.linear, _linear_composed], ids=["fused", "composed"])
 @pytest.mark.parametrize("strided", [False, True])
-def test_linear_batched_is_one_gemm(strided):
+def test_linear_batched_is_one_gemm(strided, linear):
     x = ag.randn(4, 6, 3, requires_grad=True)
     x_in = x.transpose(0, 1) if strided else x          # a non-contiguous (6, 4, 3)
     w = ag.randn(5, 3, requires_grad=True)
-    y = F.linear(x_in, w)
+    y = linear(x_in, w)
     assert y.shape == x_in.shape[:-1] + (5,) and _matmul_nodes(y) == 1
 
 
