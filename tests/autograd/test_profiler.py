@@ -52,7 +52,8 @@ def test_totals_consistent_with_wall_time():
     assert prof.tracked >= 0.5 * inner       # nearly all of this loop is inside ops
     assert prof.untracked == pytest.approx(prof.wall - prof.tracked)
     ranked = prof.key_averages()
-    assert ranked[0].name == "MatMul" and ranked[0].total == max(s.total for s in ranked)
+    totals = [s.total for s in ranked]                # ranked by total time, largest first
+    assert totals == sorted(totals, reverse=True) and {s.name for s in ranked} >= {"MatMul"}
 
 
 def test_chrome_trace_is_valid_json_with_one_event_per_op(tmp_path):
