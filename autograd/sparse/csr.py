@@ -186,6 +186,18 @@ class SparseCSR:
     def detach(self):
         return SparseCSR._make(self._struct, self._base.detach())
 
+    def with_values(self, values):
+        """A matrix on this one's structure (shared, with its cached transpose) holding
+        `values`: a (nnz,) float Tensor in the order of this matrix's values tensor (the
+        order it was built with), e.g. F.dropout(A.values_tensor) for edge dropout."""
+        v = _values_tensor("SparseCSR.with_values", values, self._base.shape[0], None)
+        return SparseCSR._make(self._struct, v)
+
+    @property
+    def values_tensor(self):
+        """The values tensor as given to the constructor (construction order)."""
+        return self._base
+
     def to(self, dtype):
         """A differentiable cast of the values (the structure is shared)."""
         return SparseCSR._make(self._struct, self._base.to(dtypes.to_dtype(dtype)))

@@ -41,15 +41,14 @@ def sparse_dropout(x, p=0.5, training=True):
         return F.dropout(x, p, training)
     if not training or p == 0:
         return x
-    return _with_values(x, F.dropout(x._base, p, training))
+    return _with_values(x, F.dropout(x.values_tensor, p, training))
 
 
 def _with_values(a, values):
     """A SparseCSR on a's structure with new values (in the order of a's values tensor).
-    Sharing the structure object keeps its cached transpose, which the backward of a product
-    needs: rebuilding it would cost a transpose per call. (SparseCSR has no public
-    constructor for this yet, hence the private _make / _struct / _base.)"""
-    return SparseCSR._make(a._struct, values)
+    Sharing the structure keeps its cached transpose, which the backward of a product needs:
+    rebuilding it would cost a transpose per call."""
+    return a.with_values(values)
 
 
 def _features(op, x):

@@ -282,3 +282,15 @@ def test_cora_adjacency():
     np.testing.assert_allclose(dx.data, tdx.numpy(), rtol=1e-5, atol=1e-6)
     # dvalues are 16-term dot products: ours accumulate in float64, PyTorch's in float32
     np.testing.assert_allclose(dv.data, tdv.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_with_values_shares_structure_and_routes_gradients():
+    a = ag.sparse.SparseCSR.from_coo([0, 1, 1], [1, 0, 2], [1.0, 2.0, 3.0], (2, 3))
+    v = ag.tensor([4.0, 5.0, 6.0], requires_grad=True)
+    b = a.with_values(v)
+    assert b._struct is a._struct and b.values_tensor is v
+    x = ag.randn(3, 2)
+    (b @ x).sum().backward()
+    np.testing.assert_allclose(v.grad.data, x.data.sum(1)[[1, 0, 2]], rtol=1e-6)
+    with pytest.raises(ValueError, match="with_values.*\\(2,\\).*3 stored"):
+        a.with_values(ag.tensor([1.0, 2.0]))
