@@ -31,6 +31,8 @@ import math
 import numpy as np
 
 from ..function import Function
+from ..grad_mode import _State
+from ..tensor import Tensor
 from . import unary_select
 from .unary_select import (_floating, _inplace_on_copy, _out, _zeros, clamp, clamp_max,
                            clamp_min, clip, fill, fill_, lerp, masked_fill, maximum, minimum,
@@ -255,7 +257,9 @@ class Sigmoid(Function):
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
-        y = _out(np.maximum(x.data, np.zeros((), x.data.dtype)))
+        a = x.data
+        # a full zeros operand runs numpy's SIMD maximum loop, a broadcast 0-d one does not
+        y = _out(np.maximum(a, np.zeros_like(a)))
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(np.less_equal(y, 0))
         return y
@@ -263,14 +267,47 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         dead, = ctx.saved_tensors
-        return g.masked_fill(dead, 0.0)         # d relu = [not y <= 0]: 0 at 0, 1 at nan
+        # d relu = [not y <= 0]: 0 at 0, 1 at nan. Recorded (create_graph) or with a
+        # non-finite g (inf * 0 is nan), a masked fill; else a multiply (numpy's where is slow)
+        if _State.enabled or not np.isfinite(g.data).all():
+            return g.masked_fill(dead, 0.0)
+        return Tensor._make(np.multiply(g.data, np.logical_not(dead.data)), False, None, 0)
+
+
+# erf in float32 as x p(x^2) / q(x^2) on [-4, 4] (erf rounds to +-1 beyond): the rational
+# approximation of Eigen and XLA, max abs error 4e-7, 6x faster than scipy's float64 erf
+_ERF_P = np.array([-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                   -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                   -1.60960333262415e-02], np.float32)
+_ERF_Q = np.array([-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+                   -7.37332916720468e-03, -1.42647390514189e-02], np.float32)
+
+
+def _horner(x2, coefficients):
+    out = x2 * coefficients[0]
+    out += coefficients[1]
+    for c in coefficients[2:]:
+        out *= x2
+        out += c
+    return out
+
+
+def _erf_float32(a):
+    x = np.clip(a, np.float32(-4), np.float32(4))          # nan stays nan
+    x2 = x * x
+    p = _horner(x2, _ERF_P)
+    p *= x
+    p /= _horner(x2, _ERF_Q)
+    return p
 
 
 class Erf(Function):
     @staticmethod
     def forward(ctx, x):
-        from scipy.special import erf
         ctx.save_for_backward(x)
+        if x.data.dtype == np.float32:
+            return _out(_erf_float32(x.data))
+        from scipy.special import erf
         return erf(x.data)
 
     @staticmethod

@@ -16,10 +16,18 @@ With mu and s2 the mean and the biased variance over the normalised axes:
     group_norm      x: (N, C, *)  stats over the C/G channels of each group and *; w, b: (C,)
     normalize       x / max(||x||_p along dim, eps)
     local_response_norm   x / (k + alpha/size sum_{c' near c} x_c'^2)^beta  (across channels)
+
+batch_norm (training), instance_norm, layer_norm and group_norm run fused primitives
+(autograd/ops/normalization.py: statistics computed once, closed-form backward) for float32
+and float64; the composed versions below (_batch_norm_composed, ...) are their test oracle
+and serve the other dtypes.
 """
+import math
+
 import numpy as np
 
 import autograd as ag
+from autograd.ops import normalization as fused_ops
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "normalize",
            "local_response_norm"]
@@ -76,9 +84,14 @@ def _update(running, stat, momentum):
     if running is None:
         return
     stat = np.asarray(stat).reshape(running.shape)
-    new = running.data * (1.0 - momentum) + stat.astype(running.dtype) * momentum
-    with ag.no_grad():
-        running.copy_(ag.Tensor._make(new.astype(running.dtype), False, None, 0))
+    new = (running.data * (1.0 - momentum) + stat.astype(running.dtype) * momentum).astype(
+        running.dtype, copy=False)
+    if running.requires_grad or not running.data.flags.writeable:
+        with ag.no_grad():                  # copy_'s checks and errors
+            running.copy_(ag.Tensor._make(new, False, None, 0))
+        return
+    running.data[...] = new                 # a buffer: write directly (copy_ costs ~8 us)
+    running._vc[0] += 1
 
 
 def _normalize_with(input, mean, var, weight, bias, eps, shape):
@@ -96,9 +109,26 @@ def _normalize_with(input, mean, var, weight, bias, eps, shape):
     return input * scale + shift
 
 
+def _fused(input):
+    return input.data.dtype in fused_ops.FUSED_DTYPES
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """input: (N, C) or (N, C, *); running_mean, running_var, weight, bias: (C,) or None."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                       eps, _fused(input))
+
+
+def _batch_norm_composed(input, running_mean, running_var, weight=None, bias=None,
+                         training=False, momentum=0.1, eps=1e-5):
+    """batch_norm from mean, var and rsqrt (the fused primitive's oracle)."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum,
+                       eps, False)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                fused):
     _check_input("batch_norm", input, 2, "(N, C) or (N, C, *)")
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
@@ -117,16 +147,36 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                          f"got input of shape {tuple(input.shape)}")
     if input.numel() == 0:
         return _affine(input, weight, bias, shape)        # nothing to normalise or record
-    axes = (0,) + tuple(range(2, input.ndim))
-    x_hat, mean, var = _standardize(input, axes, eps)
-    _update(running_mean, mean.data, momentum)
-    _update(running_var, var.data * (n / (n - 1)), momentum)     # the unbiased variance
-    return _affine(x_hat, weight, bias, shape)
+    if fused:
+        stats = []
+        out = fused_ops.batch_norm_train(input, weight, bias, eps, stats)
+        mean, var = stats
+    else:
+        axes = (0,) + tuple(range(2, input.ndim))
+        x_hat, mean, var = _standardize(input, axes, eps)
+        mean, var = mean.data, var.data
+        out = _affine(x_hat, weight, bias, shape)
+    _update(running_mean, mean, momentum)
+    _update(running_var, var * (n / (n - 1)), momentum)     # the unbiased variance
+    return out
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
     """input: (N, C, *); running_mean, running_var, weight, bias: (C,) or None."""
+    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                          momentum, eps, _fused(input))
+
+
+def _instance_norm_composed(input, running_mean=None, running_var=None, weight=None,
+                            bias=None, use_input_stats=True, momentum=0.1, eps=1e-5):
+    """instance_norm from mean, var and rsqrt (the fused primitive's oracle)."""
+    return _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats,
+                          momentum, eps, False)
+
+
+def _instance_norm(input, running_mean, running_var, weight, bias, use_input_stats, momentum,
+                   eps, fused):
     _check_input("instance_norm", input, 2, "(N, C, *)")
     channels = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
@@ -138,23 +188,41 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
             raise RuntimeError("instance_norm: running_mean and running_var must be defined "
                                "when use_input_stats=False")
         return _normalize_with(input, running_mean, running_var, weight, bias, eps, shape)
-    n = int(np.prod(input.shape[2:], dtype=np.int64))
+    n = math.prod(input.shape[2:])
     if n == 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element when "
                          f"training, got input of shape {tuple(input.shape)}")
     if input.numel() == 0:
         return _affine(input, weight, bias, shape)
     _check_momentum("instance_norm", momentum)
-    axes = tuple(range(2, input.ndim))
-    x_hat, mean, var = _standardize(input, axes, eps)
+    if fused:
+        stats = []
+        shape3 = (input.shape[0], channels, n)
+        out = fused_ops.group_norm(input, weight, bias, shape3, channels, eps, stats)
+        mean, var = stats
+    else:
+        axes = tuple(range(2, input.ndim))
+        x_hat, mean, var = _standardize(input, axes, eps)
+        mean, var = mean.data, var.data
+        out = _affine(x_hat, weight, bias, shape)
     # running stats: the batch mean of the per-instance statistics (unbiased variance)
-    _update(running_mean, mean.data.mean(axis=0), momentum)
-    _update(running_var, (var.data * (n / (n - 1))).mean(axis=0), momentum)
-    return _affine(x_hat, weight, bias, shape)
+    _update(running_mean, mean.reshape(input.shape[0], channels).mean(axis=0), momentum)
+    _update(running_var, (var * (n / (n - 1))).reshape(input.shape[0], channels).mean(axis=0),
+            momentum)
+    return out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """input: (*, *normalized_shape); weight, bias: normalized_shape or None."""
+    return _layer_norm(input, normalized_shape, weight, bias, eps, _fused(input))
+
+
+def _layer_norm_composed(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """layer_norm from mean, var and rsqrt (the fused primitive's oracle)."""
+    return _layer_norm(input, normalized_shape, weight, bias, eps, False)
+
+
+def _layer_norm(input, normalized_shape, weight, bias, eps, fused):
     _check_input("layer_norm", input, 0)
     ns = (int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer)) \
         else tuple(int(s) for s in normalized_shape)
@@ -170,15 +238,29 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"layer_norm: expected {name} of shape {ns} (normalized_shape)"
                                f", got {tuple(t.shape)} (input of shape "
                                f"{tuple(input.shape)})")
-    axes = tuple(range(input.ndim - k, input.ndim))
-    if input.numel() == 0:
+    numel = input.numel()
+    if numel == 0:
         return _affine(input, weight, bias, ns)
+    if fused:
+        size = math.prod(ns)
+        shape3 = (numel // size, size, 1)          # rows of normalized_shape
+        return fused_ops.group_norm(input, weight, bias, shape3, 1, eps)
+    axes = tuple(range(input.ndim - k, input.ndim))
     x_hat, _, _ = _standardize(input, axes, eps)
     return _affine(x_hat, weight, bias, ns)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """input: (N, C, *) with C divisible by num_groups; weight, bias: (C,) or None."""
+    return _group_norm(input, num_groups, weight, bias, eps, _fused(input))
+
+
+def _group_norm_composed(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """group_norm from mean, var and rsqrt (the fused primitive's oracle)."""
+    return _group_norm(input, num_groups, weight, bias, eps, False)
+
+
+def _group_norm(input, num_groups, weight, bias, eps, fused):
     _check_input("group_norm", input, 2, "(N, C, *)")
     n, channels = input.shape[:2]
     if num_groups <= 0 or channels % num_groups:
@@ -194,6 +276,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     group_size = input.numel() // (n * num_groups) if n else 0
     if input.numel() == 0:
         return _affine(input, weight, bias, shape)
+    if fused:
+        shape3 = (n, channels, input.numel() // (n * channels))
+        return fused_ops.group_norm(input, weight, bias, shape3, num_groups, eps)
     # (N, G, C/G * prod(*)): each row of the last axis is one group of one sample
     grouped = input.reshape(n, num_groups, group_size)
     x_hat, _, _ = _standardize(grouped, (2,), eps)

@@ -1,0 +1,232 @@
+"""Normalisation kernels (numba, ndarrays only): statistics, normalised output and gradients
+in two or three passes over data that stays in cache.
+
+Two layouts cover batch, layer, group and instance norm:
+
+    rows      x: (R, K), one set of statistics per row (layer norm: a row is one sample's
+              normalized_shape; group norm: one group of one sample; instance norm: one
+              channel of one sample). w, b: (G, K), row r uses w[r % G] (the per-channel
+              affine repeated along the row's spatial positions).
+    columns   x: (N, C*M), one set of statistics per channel c over N and the M positions
+              c*M .. c*M + M - 1 of every row (batch norm on (N, C, *)). w, b: (C,).
+
+With n the number of elements behind one statistic, mu their mean and s2 their biased
+variance, rstd = 1 / sqrt(s2 + eps) and x_hat = (x - mu) * rstd:
+
+    forward     y = x_hat * w + b
+    backward    dx = rstd * (g w - sum(g w) / n - x_hat * sum(g w x_hat) / n)
+                dw = sum g x_hat,  db = sum g     (over everything that shares the weight)
+
+Sums accumulate in float64. numba vectorises elementwise loops over a long contiguous axis
+but not a reduction (that would reassociate the sum; fastmath is never used), so every sum is
+written as an elementwise accumulation: into LANES partial sums along a row, or into one
+partial sum per column down the rows; the partial sums are then added in 8 independent
+chains. The elementwise passes run in x's dtype with mu and rstd rounded to it; `mean` and
+`rstd` are returned in that dtype, so the backward pass sees exactly the forward's x_hat.
+`var` (float64) is the biased variance, for running statistics.
+"""
+import functools
+
+import numpy as np
+
+from ._jit import jit
+
+__all__ = ["row_norm_forward", "row_norm_backward", "column_norm_forward",
+           "column_norm_backward", "LANES"]
+
+LANES = 64
+
+
+@jit()
+def _sum8(acc, lo, hi):
+    """acc[lo:hi].sum() in 8 independent chains (float64)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    i = lo
+    while i + 8 <= hi:
+        a0 += acc[i]
+        a1 += acc[i + 1]
+        a2 += acc[i + 2]
+        a3 += acc[i + 3]
+        a4 += acc[i + 4]
+        a5 += acc[i + 5]
+        a6 += acc[i + 6]
+        a7 += acc[i + 7]
+        i += 8
+    total = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+    for j in range(i, hi):
+        total += acc[j]
+    return total
+
+
+# kernels call `_sum8` through this name: the plain function when interpreted
+# (kernel.py_func), rebound to its compiled form just before the first kernel compiles
+sum8 = _sum8.py_func
+
+
+def _kernel(py_func):
+    """jit() with this module's `sum8` bound to the compiled _sum8 at compile time."""
+    kernel = jit()(py_func)
+    compile_ = kernel.dispatcher
+
+    def dispatcher():
+        global sum8
+        if sum8 is _sum8.py_func:
+            sum8 = _sum8.dispatcher()
+        return compile_()
+
+    @functools.wraps(py_func)
+    def call(*args):
+        return dispatcher()(*args)
+
+    call.py_func = py_func
+    call.dispatcher = dispatcher
+    return call
+
+
+@_kernel
+def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
+    """x, y: (R, K); w, b: (G, K); mean, rstd: (R,) x.dtype; var: (R,) float64."""
+    rows, k_len = x.shape
+    groups = w.shape[0]
+    chunks = k_len // LANES
+    tail = chunks * LANES
+    acc = np.empty(LANES)
+    for r in range(rows):
+        acc[:] = 0.0
+        for i in range(chunks):
+            base = i * LANES
+            for j in range(LANES):
+                acc[j] += x[r, base + j]
+        for k in range(tail, k_len):
+            acc[k - tail] += x[r, k]
+        mu = sum8(acc, 0, LANES) / k_len
+        acc[:] = 0.0
+        for i in range(chunks):
+            base = i * LANES
+            for j in range(LANES):
+                d = x[r, base + j] - mu
+                acc[j] += d * d
+        for k in range(tail, k_len):
+            d = x[r, k] - mu
+            acc[k - tail] += d * d
+        s2 = sum8(acc, 0, LANES) / k_len
+        mu_t = x.dtype.type(mu)                 # rounded to x's dtype
+        rs_t = x.dtype.type(1.0 / np.sqrt(s2 + eps))
+        mean[r], rstd[r], var[r] = mu_t, rs_t, s2
+        gi = r % groups
+        for k in range(k_len):
+            y[r, k] = (x[r, k] - mu_t) * rs_t * w[gi, k] + b[gi, k]
+
+
+@_kernel
+def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
+    """dx: (R, K) overwritten; dw, db: (G, K) float64, accumulated (the caller zeroes them)."""
+    rows, k_len = x.shape
+    groups = w.shape[0]
+    chunks = k_len // LANES
+    tail = chunks * LANES
+    acc1 = np.empty(LANES)
+    acc2 = np.empty(LANES)
+    for r in range(rows):
+        gi = r % groups
+        mu_t, rs_t = mean[r], rstd[r]
+        acc1[:] = 0.0
+        acc2[:] = 0.0
+        for i in range(chunks):
+            base = i * LANES
+            for j in range(LANES):
+                xh = (x[r, base + j] - mu_t) * rs_t
+                gv = g[r, base + j]
+                gw = np.float64(gv * w[gi, base + j])
+                acc1[j] += gw
+                acc2[j] += gw * xh
+        for k in range(tail, k_len):
+            xh = (x[r, k] - mu_t) * rs_t
+            gw = np.float64(g[r, k] * w[gi, k])
+            acc1[k - tail] += gw
+            acc2[k - tail] += gw * xh
+        c1 = x.dtype.type(sum8(acc1, 0, LANES) / k_len)
+        c2 = x.dtype.type(sum8(acc2, 0, LANES) / k_len)
+        for k in range(k_len):
+            xh = (x[r, k] - mu_t) * rs_t
+            gv = g[r, k]
+            dx[r, k] = rs_t * (gv * w[gi, k] - c1 - xh * c2)
+            dw[gi, k] += np.float64(gv) * xh
+            db[gi, k] += gv
+
+
+@_kernel
+def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc):
+    """x, y: (N, C*M); w, b: (C,); mean, rstd: (C,) x.dtype; var: (C,) float64;
+    acc: (C*M,) float64 scratch."""
+    n_len, width = x.shape
+    channels = w.shape[0]
+    m_len = width // channels
+    count = n_len * m_len
+    acc[:] = 0.0
+    for n in range(n_len):
+        for j in range(width):
+            acc[j] += x[n, j]
+    mu_row = np.empty(width, x.dtype)           # mu (then scale) repeated along M
+    for c in range(channels):
+        mu = sum8(acc, c * m_len, (c + 1) * m_len) / count
+        mean[c] = x.dtype.type(mu)
+        for m in range(m_len):
+            mu_row[c * m_len + m] = mean[c]
+    acc[:] = 0.0
+    for n in range(n_len):
+        for j in range(width):
+            d = np.float64(x[n, j] - mu_row[j])
+            acc[j] += d * d
+    scale = np.empty(width, x.dtype)
+    shift = np.empty(width, x.dtype)
+    for c in range(channels):
+        s2 = sum8(acc, c * m_len, (c + 1) * m_len) / count
+        var[c] = s2
+        rstd[c] = x.dtype.type(1.0 / np.sqrt(s2 + eps))
+        for m in range(m_len):
+            scale[c * m_len + m] = rstd[c] * w[c]
+            shift[c * m_len + m] = b[c]
+    for n in range(n_len):
+        for j in range(width):
+            y[n, j] = (x[n, j] - mu_row[j]) * scale[j] + shift[j]
+
+
+@_kernel
+def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
+    """dx: (N, C*M) overwritten; dw, db: (C,) float64, overwritten; acc1, acc2: (C*M,)
+    float64 scratch."""
+    n_len, width = x.shape
+    channels = w.shape[0]
+    m_len = width // channels
+    count = n_len * m_len
+    mu_row = np.empty(width, x.dtype)
+    rs_row = np.empty(width, x.dtype)
+    for c in range(channels):
+        for m in range(m_len):
+            mu_row[c * m_len + m] = mean[c]
+            rs_row[c * m_len + m] = rstd[c]
+    acc1[:] = 0.0
+    acc2[:] = 0.0
+    for n in range(n_len):
+        for j in range(width):
+            gv = g[n, j]
+            acc1[j] += gv
+            acc2[j] += np.float64(gv) * ((x[n, j] - mu_row[j]) * rs_row[j])
+    scale = np.empty(width, x.dtype)             # rstd w
+    c1 = np.empty(width, x.dtype)                # sum g / n
+    c2 = np.empty(width, x.dtype)                # sum g x_hat / n * rstd
+    for c in range(channels):
+        s1 = sum8(acc1, c * m_len, (c + 1) * m_len)
+        s2 = sum8(acc2, c * m_len, (c + 1) * m_len)
+        db[c] = s1
+        dw[c] = s2
+        for m in range(m_len):
+            j = c * m_len + m
+            scale[j] = rstd[c] * w[c]
+            c1[j] = s1 / count
+            c2[j] = x.dtype.type(s2 / count) * rstd[c]
+    # dx = rstd w (g - sum g / n - x_hat sum(g x_hat) / n)
+    for n in range(n_len):
+        for j in range(width):
+            dx[n, j] = scale[j] * (g[n, j] - c1[j] - (x[n, j] - mu_row[j]) * c2[j])
