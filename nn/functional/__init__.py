@@ -12,14 +12,15 @@
     normalization  batch_norm layer_norm group_norm instance_norm
     padding        pad
     attention      scaled_dot_product_attention
+    rnn            rnn_tanh_cell rnn_relu_cell lstm_cell gru_cell (the composed cells)
 """
 from . import (activation, attention, conv, dropout, embedding, linear, loss, loss_margin,
-               loss_regression, normalization, padding, pooling)
+               loss_regression, normalization, padding, pooling, rnn)
 
 __all__ = []
 _name = None
 for _module in (activation, linear, conv, pooling, loss, loss_regression, loss_margin, dropout,
-                embedding, normalization, padding, attention):
+                embedding, normalization, padding, attention, rnn):
     for _name in _module.__all__:
         globals()[_name] = getattr(_module, _name)
         __all__.append(_name)

@@ -1,0 +1,332 @@
+"""Helpers of the scan kernels (scan.py, scan_lstm.py, scan_gru.py), inlined into or called
+from their whole-sequence loops.
+
+    gate_scalar(x, tanh, fast)     tanh(x) or sigmoid(x) (sigmoid_scalar, tanh_scalar;
+                                   sigmoid_into / tanh_into over (n,) arrays)
+    matmul_into(a, b, out)         out = a @ b, a: (m, k), b: (k, n) (one step's product)
+    state_rows / final_rows        where a step's starting states and the final states are
+    fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
+
+fast=True (float32 data) evaluates exp in float64 arithmetic, in loops LLVM vectorises:
+    v = k ln2 + r, k = round(v / ln2), |r| <= ln2 / 2
+    exp(v) = 2^k * sum_{j<=11} r^j / j!          (relative error < 1e-14)
+with 2^k built from its bits, (k + 1023) << 52 (`bits_f64`); then, e = exp(-a|x|):
+    sigmoid(x) = 1 / (1 + e) (x >= 0), e / (1 + e) (x < 0)             a = 1
+    tanh(x)    = sign(x) (1 - e) / (1 + e)                              a = 2, |x| >= 1/4
+               = x - x^3/3 + 2x^5/15 - ... (odd series to x^13)         |x| < 1/4
+(the series avoids the cancellation of 1 - e near 0; its truncation error is < 1e-11).
+Rounded to float32 this is the correctly rounded value, or 1 ulp from it within 1e-14 of a
+rounding midpoint: within float32 rounding of the exact function over the whole range,
+saturation, denormals, inf and NaN included (tests/kernels/test_scan_kernels.py sweeps it).
+fast=False (float64 data) uses the C library's exp and tanh.
+
+The helpers are plain Python functions until the first scan kernel compiles: scan_jit then
+compiles them (the small ones inlined into the kernels, bits_f64 and fma as LLVM
+intrinsics) and rebinds their names in the kernel's module. numba keys a cached kernel on
+its own file only, so a kernel cached before this file last changed is recompiled
+(_flush_if_stale).
+"""
+import functools
+import hashlib
+import os
+
+import numpy as np
+
+from ._jit import _numba, jit
+
+__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "copy_rows", "scan_jit", "batch_offsets",
+           "state_rows", "final_rows", "activation", "matmul"]
+
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that k * LN2_HI is exact
+LN2_LO = 1.90821492927058770002e-10
+E2, E3, E4, E5 = 1 / 2, 1 / 6, 1 / 24, 1 / 120                   # 1 / j!
+E6, E7, E8, E9 = 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880
+E10, E11 = 1 / 3628800, 1 / 39916800
+T3, T5, T7 = -1 / 3, 2 / 15, -17 / 315                             # tanh's odd series
+T9, T11, T13 = 62 / 2835, -1382 / 155925, 21844 / 6081075
+SMALL_TANH = 0.25
+BLAS_GEMM = 1 << 24           # m * k * n above which matmul_into calls BLAS
+
+
+def bits_f64(bits):
+    """The float64 whose IEEE bits are the int64 `bits` (a numba intrinsic once compiled)."""
+    return np.int64(bits).view(np.float64)
+
+
+def fma(a, b, c):
+    """a * b + c rounded once (an LLVM fma once compiled: exact, not a fast-math shortcut)."""
+    return a * b + c
+
+
+def exp_neg(v):
+    """exp(v) for v <= 0 (v < -708 is clamped: exp is then below float32's range), with the
+    polynomial of the module docstring; NaN gives a finite garbage value."""
+    v = v if v > -708.0 else -708.0
+    k = np.floor(v * LOG2E + 0.5)
+    r = fma(-k, LN2_LO, fma(-k, LN2_HI, v))
+    p = fma(E11, r, E10)
+    p = fma(p, r, E9)
+    p = fma(p, r, E8)
+    p = fma(p, r, E7)
+    p = fma(p, r, E6)
+    p = fma(p, r, E5)
+    p = fma(p, r, E4)
+    p = fma(p, r, E3)
+    p = fma(p, r, E2)
+    p = fma(p, r, 1.0)
+    p = fma(p, r, 1.0)
+    return p * bits_f64((np.int64(k) + 1023) << 52)
+
+
+def gate_scalar(x, tanh, fast):
+    """tanh(x) when `tanh` else sigmoid(x), branch-free in the fast case so that one loop can
+    mix the two (the LSTM's gate blocks). fast (float32): with e = exp(-a|x|), a = 1 or 2,
+    s = 1 / (1 + e):  sigmoid(x) = s (x >= 0) or e s (x < 0),  tanh(|x|) = (1 - e) s, or
+    the odd series for |x| < 1/4; float64 arithmetic, NaN kept. Else the exact functions."""
+    if not fast:
+        return np.tanh(x) if tanh else 1.0 / (1.0 + np.exp(-x))
+    xd = np.float64(x)
+    a = abs(xd)
+    e = exp_neg(-2.0 * a if tanh else -a)
+    s = 1.0 / (1.0 + e)
+    a2 = a * a
+    p = fma(T13, a2, T11)
+    p = fma(p, a2, T9)
+    p = fma(p, a2, T7)
+    p = fma(p, a2, T5)
+    p = fma(p, a2, T3)
+    th = fma(a * a2, p, a) if a < SMALL_TANH else (1.0 - e) * s
+    th = -th if xd < 0.0 else th
+    sg = s if xd >= 0.0 else e * s
+    y = th if tanh else sg
+    return y if xd == xd else xd
+
+
+def sigmoid_scalar(x, fast):
+    """sigmoid(x) (see gate_scalar)."""
+    return gate_scalar(x, False, fast)
+
+
+def tanh_scalar(x, fast):
+    """tanh(x) (see gate_scalar)."""
+    return gate_scalar(x, True, fast)
+
+
+def sigmoid_into(x, out, fast):
+    """out = sigmoid(x) over (n,) arrays (out may be x)."""
+    for i in range(x.size):
+        out[i] = sigmoid_scalar(x[i], fast)
+
+
+def tanh_into(x, out, fast):
+    """out = tanh(x) over (n,) arrays (out may be x)."""
+    for i in range(x.size):
+        out[i] = tanh_scalar(x[i], fast)
+
+
+def matmul_into(a, b, out):
+    """out = a @ b for C-contiguous a: (m, k), b: (k, n), out: (m, n). Up to BLAS_GEMM
+    multiply-adds a loop kernel (one thread: a step's product is too small to share, and a
+    thread pool waiting on a busy machine costs more than the product); BLAS above.
+    The loop updates four rows of out with four rows of b per pass (rows of out stay in L1,
+    each load of b serves four rows; 16 fused multiply-adds per loaded row element)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m == 0 or n == 0:
+        return
+    if m * k * n > BLAS_GEMM:
+        np.dot(a, b, out)
+        return
+    flat = out.reshape(m * n)
+    for j in range(m * n):
+        flat[j] = 0
+    m4 = m - m % 4
+    k4 = k - k % 4
+    for i in range(0, m4, 4):
+        o0, o1, o2, o3 = out[i], out[i + 1], out[i + 2], out[i + 3]
+        for p in range(0, k4, 4):
+            b0, b1, b2, b3 = b[p], b[p + 1], b[p + 2], b[p + 3]
+            a00, a01, a02, a03 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
+            a10, a11, a12, a13 = a[i + 1, p], a[i + 1, p + 1], a[i + 1, p + 2], a[i + 1, p + 3]
+            a20, a21, a22, a23 = a[i + 2, p], a[i + 2, p + 1], a[i + 2, p + 2], a[i + 2, p + 3]
+            a30, a31, a32, a33 = a[i + 3, p], a[i + 3, p + 1], a[i + 3, p + 2], a[i + 3, p + 3]
+            for j in range(n):
+                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
+                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
+                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
+                o2[j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, o2[j]))))
+                o3[j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, o3[j]))))
+        for p in range(k4, k):
+            bp = b[p]
+            a0p, a1p, a2p, a3p = a[i, p], a[i + 1, p], a[i + 2, p], a[i + 3, p]
+            for j in range(n):
+                x = bp[j]
+                o0[j] = fma(a0p, x, o0[j])
+                o1[j] = fma(a1p, x, o1[j])
+                o2[j] = fma(a2p, x, o2[j])
+                o3[j] = fma(a3p, x, o3[j])
+    for i in range(m4, m):
+        o = out[i]
+        for p in range(0, k4, 4):               # four rows of b per pass over out[i]
+            a0, a1, a2, a3 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
+            b0, b1, b2, b3 = b[p], b[p + 1], b[p + 2], b[p + 3]
+            for j in range(n):
+                o[j] = fma(a3, b3[j], fma(a2, b2[j], fma(a1, b1[j], fma(a0, b0[j], o[j]))))
+        for p in range(k4, k):
+            av = a[i, p]
+            bp = b[p]
+            for j in range(n):
+                o[j] = fma(av, bp[j], o[j])
+
+
+def copy_rows(src, dst):
+    """dst[:] = src for C-contiguous arrays of the same shape (one flat loop)."""
+    s = src.reshape(src.size)
+    d = dst.reshape(dst.size)
+    for i in range(s.size):
+        d[i] = s[i]
+
+
+def state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch):
+    """The states the rows of step t (visited `step`-th) start from, as a contiguous
+    (sizes[t], H) block: a block of hs (or of h0 at the first step) when it can be, else
+    gathered into scratch (B, H) (reverse over a growing packed batch)."""
+    nb = sizes[t]
+    if step == 0:
+        return h0[:nb]
+    tp = t + 1 if reverse else t - 1
+    po = offsets[tp]
+    npv = sizes[tp]
+    if npv >= nb:
+        return hs[po:po + nb]
+    copy_rows(hs[po:po + npv], scratch[:npv])
+    copy_rows(h0[npv:nb], scratch[npv:nb])
+    return scratch[:nb]
+
+
+def final_rows(hs, sizes, reverse, h_n):
+    """h_n: (B, H) = each sequence's last row of hs: its last step forward, step 0 reverse."""
+    offsets = batch_offsets(sizes)
+    steps = sizes.size
+    for t in range(steps):
+        lo = 0 if reverse or t == steps - 1 else sizes[t + 1]
+        if reverse and t > 0:
+            break
+        for r in range(lo, sizes[t]):
+            for j in range(h_n.shape[1]):
+                h_n[r, j] = hs[offsets[t] + r, j]
+
+
+def batch_offsets(sizes):
+    """sizes: (T,) batch sizes -> (T + 1,) row offsets of each step in the packed rows."""
+    offsets = np.zeros(sizes.size + 1, np.int64)
+    for t in range(sizes.size):
+        offsets[t + 1] = offsets[t] + sizes[t]
+    return offsets
+
+
+INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
+          "tanh_into", "copy_rows", "batch_offsets", "state_rows")   # inlined: no call cost
+HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
+_compiled = {}
+
+
+def _intrinsics():
+    """bits_f64 as an LLVM bitcast (numba has no scalar int -> float reinterpretation) and fma
+    as LLVM's fused multiply-add (numba contracts a * b + c only under fastmath)."""
+    from llvmlite import ir
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def bits_f64(typingctx, bits):
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], ir.DoubleType())
+        return types.float64(types.int64), codegen
+
+    @intrinsic
+    def fma(typingctx, a, b, c):
+        if not (isinstance(a, types.Float) and a == b == c):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.fma(*args)
+        return a(a, a, a), codegen
+    return {"bits_f64": bits_f64, "fma": fma}
+
+
+def _compiled_helpers():
+    """The helpers compiled with numba (once), also rebound in this module so that helpers
+    calling helpers get the compiled versions."""
+    if not _compiled:
+        numba = _numba()
+        here = globals()
+        for name, fn in _intrinsics().items():
+            here[name] = _compiled[name] = fn
+        for name in INLINE:
+            here[name] = _compiled[name] = numba.njit(inline="always", error_model="numpy")(
+                here[name])
+        for name in HELPERS:
+            here[name] = _compiled[name] = numba.njit(cache=True, error_model="numpy")(
+                here[name])
+    return _compiled
+
+
+def _flush_if_stale(dispatcher):
+    """numba keys a cached kernel on its own file only, but the scan kernels inline this
+    file's helpers: a kernel cached before this file changed is dropped from the cache (a
+    stamp file per kernel and digest of this file records that it was compiled since)."""
+    try:
+        with open(__file__, "rb") as f:
+            digest = hashlib.sha1(f.read()).hexdigest()[:12]
+        cache = dispatcher._cache
+        stamp = os.path.join(cache._cache_path, f"{dispatcher.py_func.__module__}."
+                             f"{dispatcher.py_func.__qualname__}.helpers-{digest}")
+        if not os.path.exists(stamp):
+            cache.flush()
+            open(stamp, "w").close()
+    except (AttributeError, OSError):        # no cache (or another numba): nothing stale
+        pass
+
+
+def scan_jit(namespace):
+    """jit() for a scan kernel module whose globals are `namespace`: before the kernel's first
+    compile, the helper names in that module are replaced by their compiled versions."""
+    def wrap(py_func):
+        kernel = jit()(py_func)
+        compiled = None
+
+        def dispatcher():
+            nonlocal compiled
+            if compiled is None:
+                namespace.update({k: v for k, v in _compiled_helpers().items()
+                                  if k in namespace})
+                compiled = kernel.dispatcher()
+                _flush_if_stale(compiled)
+            return compiled
+
+        @functools.wraps(py_func)
+        def call(*args):
+            return (compiled or dispatcher())(*args)
+
+        call.py_func = py_func
+        call.dispatcher = dispatcher
+        return call
+    return wrap
+
+
+@scan_jit(globals())
+def matmul(a, b, out):
+    """out = a @ b with matmul_into (for tests)."""
+    matmul_into(a, b, out)
+
+
+@scan_jit(globals())
+def activation(x, out, tanh, fast):
+    """out = tanh(x) or sigmoid(x) over (n,) arrays, as the scans compute them (for tests
+    and the accuracy sweep)."""
+    if tanh:
+        tanh_into(x, out, fast)
+    else:
+        sigmoid_into(x, out, fast)

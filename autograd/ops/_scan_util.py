@@ -1,0 +1,175 @@
+"""Shared by the fused scan primitives (scan.py, scan_lstm.py, scan_gru.py): argument checks,
+the packed-rows geometry, the once-differentiable guard and array helpers."""
+import numpy as np
+
+from ..grad_mode import _State
+from ..kernels import scan as K
+from ..tensor import Tensor
+
+__all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "once_only",
+           "carray", "wrap", "rows_of", "initial_state", "input_gates", "linear_grads", "save",
+           "saved"]
+
+
+def carray(arr, dtype):
+    """arr as a C-contiguous array of dtype (no copy when it already is one)."""
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def wrap(arr):
+    """A gradient array as a constant Tensor (None stays None)."""
+    return None if arr is None else Tensor._make(arr, False, None, 0)
+
+
+def rows_of(x):
+    """x: (..., I) Tensor -> its data as a C-contiguous (R, I) array (a view when it can)."""
+    data = x.data
+    return np.ascontiguousarray(data.reshape(-1, data.shape[-1]))
+
+
+def initial_state(state, batch, size, dtype):
+    """The initial state as a C-contiguous (B, size) array; zeros when state is None."""
+    if state is None:
+        return np.zeros((batch, size), dtype)
+    return carray(state.data, dtype)
+
+
+def save(ctx, tensors, arrays):
+    """Save the inputs (Tensors: version-checked) and the forward's intermediate arrays for
+    backward; the engine frees both after backward unless retain_graph=True."""
+    ctx.save_for_backward(*tensors, *arrays)
+    ctx.tensor_count = len(tensors)
+
+
+def saved(ctx):
+    """-> (the saved Tensors, the saved arrays)."""
+    items = ctx.saved_tensors
+    k = ctx.tensor_count
+    return items[:k], tuple(None if a is None else a.data for a in items[k:])
+
+
+def once_only(ctx):
+    """Fused scans are once-differentiable: their backward runs on arrays in numba."""
+    if _State.enabled:
+        raise RuntimeError(
+            f"{ctx.name()}: the fused recurrent scan is once-differentiable, so its backward "
+            "cannot be recorded (create_graph=True). Run the layer on the composed path for "
+            "higher-order gradients: set `layer.fused = False` or wrap the forward in "
+            "`with nn.rnn.fused_scan(False):`.")
+
+
+def step_sizes(op, x, batch_sizes):
+    """The batch size of every step as an int64 array, and the batch B: x is a padded batch
+    (T, B, I) when batch_sizes is None (T steps of B), else packed rows (R, I) with
+    batch_sizes (T,) positive, non-increasing and summing to R."""
+    if batch_sizes is None:
+        if x.ndim != 3 or x.shape[0] == 0 or x.shape[1] == 0:
+            raise RuntimeError(f"{op}: expected a padded input (T, B, I) with T, B > 0 (or "
+                               f"packed rows (R, I) with batch_sizes), got {tuple(x.shape)}")
+        return np.full(x.shape[0], x.shape[1], np.int64), x.shape[1]
+    if isinstance(batch_sizes, Tensor):
+        batch_sizes = batch_sizes.data
+    sizes = np.ascontiguousarray(batch_sizes, dtype=np.int64).reshape(-1)
+    if x.ndim != 2 or sizes.size == 0 or sizes.min() < 1 or np.any(np.diff(sizes) > 0) or \
+            int(sizes.sum()) != x.shape[0]:
+        raise RuntimeError(f"{op}: packed rows (R, I) need batch_sizes that are positive, "
+                           f"non-increasing and sum to R; got input {tuple(x.shape)} and "
+                           f"batch_sizes {sizes.tolist()}")
+    return sizes, int(sizes[0])
+
+
+def check_scan_args(op, gates, x, w_ih, w_hh, biases):
+    """x: (R, I), w_ih: (gates*H, I), w_hh: (gates*H, P), biases (gates*H,) or None, one
+    floating dtype (float32 or float64) for all -> H."""
+    for name, t in (("input", x), ("w_ih", w_ih), ("w_hh", w_hh)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: expected a float32 or float64 input, got {x.dtype}")
+    if x.ndim not in (2, 3) or w_ih.ndim != 2 or w_hh.ndim != 2 or \
+            w_ih.shape[1] != x.shape[-1] or w_ih.shape[0] != w_hh.shape[0] or \
+            w_ih.shape[0] % gates:
+        raise RuntimeError(f"{op}: expected input (T, B, I) or (R, I), w_ih ({gates}*H, I), "
+                           f"w_hh ({gates}*H, P); got input {tuple(x.shape)}, w_ih "
+                           f"{tuple(w_ih.shape)}, w_hh {tuple(w_hh.shape)}")
+    hidden = w_ih.shape[0] // gates
+    tensors = [x, w_ih, w_hh]
+    for name, b in biases.items():
+        if b is None:
+            continue
+        if not isinstance(b, Tensor) or b.shape != (gates * hidden,):
+            shape = tuple(b.shape) if isinstance(b, Tensor) else type(b).__name__
+            raise RuntimeError(f"{op}: {name} must be a Tensor of shape ({gates * hidden},), "
+                               f"got {shape}")
+        tensors.append(b)
+    check_dtypes(op, tensors)
+    return hidden
+
+
+def check_states(op, x, batch, states):
+    """states: {name: (tensor or None, size)}, each tensor (B, size)."""
+    for name, (t, size) in states.items():
+        if t is None:
+            continue
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor or None, got {type(t).__name__}")
+        if tuple(t.shape) != (batch, size):
+            raise RuntimeError(f"{op}: {name} of shape {tuple(t.shape)} does not match "
+                               f"(B, {size}) = ({batch}, {size})")
+        check_dtypes(op, [x, t])
+
+
+def check_dtypes(op, tensors):
+    if any(t.dtype != tensors[0].dtype for t in tensors):
+        shown = ", ".join(f"{t.dtype} {tuple(t.shape)}" for t in tensors)
+        raise RuntimeError(f"{op}: expected all tensors to have the same dtype, got {shown}")
+
+
+def hprev_product(d, hs, h0, sizes, reverse):
+    """d^T hprev: (G*H, P), with hprev (R, P) the state each row started from (h0's rows at
+    the first step, else the previous step's rows of hs; h0 None means zeros). A padded
+    batch needs no copy: hprev is hs shifted by one step, h0 at the end the scan starts."""
+    batch = sizes[0]
+    if sizes[-1] == batch:
+        first, rest, prev = (d[-batch:], d[:-batch], hs[batch:]) if reverse else \
+            (d[:batch], d[batch:], hs[:-batch])
+        out = rest.T @ prev
+        if h0 is not None:
+            out += first.T @ h0
+        return out
+    if h0 is None:
+        h0 = np.zeros((batch, hs.shape[1]), hs.dtype)
+    hprev = np.empty_like(hs)
+    K.previous_rows(hs, h0, sizes, reverse, hprev)
+    return d.T @ hprev
+
+
+def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=()):
+    """The gradients of (x, *states, w_ih, w_hh, b_ih, b_hh, *extra) followed by None for
+    each remaining forward argument, from the pre-activation gradients of the input side
+    d_in and the hidden side d_hid (R, G*H): dx = d_in W_ih, dW_ih = d_in^T x,
+    dW_hh = d_hid^T hprev, db_ih / db_hh = row sums. h0: the initial state array, or None
+    for zeros."""
+    needs = ctx.needs_input_grad
+    k = 1 + len(states)
+    dx = (d_in @ w_ih).reshape(x.shape) if needs[0] else None
+    dw_ih = d_in.T @ rows if needs[k] else None
+    dw_hh = hprev_product(d_hid, hs, h0, ctx.sizes, ctx.reverse) if needs[k + 1] else None
+    db_ih = d_in.sum(0) if needs[k + 2] else None
+    if needs[k + 3]:
+        db_hh = db_ih if d_hid is d_in and db_ih is not None else d_hid.sum(0)
+    else:
+        db_hh = None
+    states = tuple(s if needs[1 + i] else None for i, s in enumerate(states))
+    grads = (dx,) + states + (dw_ih, dw_hh, db_ih, db_hh) + tuple(extra)
+    return tuple(wrap(g) for g in grads) + (None,) * (len(needs) - len(grads))
+
+
+def input_gates(rows, w_ih, b_ih, b_hh):
+    """xg = x W_ih^T + b_ih + b_hh: the input projections of every row in one GEMM
+    (b_ih and b_hh are arrays or None)."""
+    xg = np.matmul(rows, w_ih.T)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            xg += b
+    return xg

@@ -1,0 +1,86 @@
+"""Fused recurrent scans: one primitive per layer and direction runs a whole sequence.
+
+The input projections of every step are one GEMM (xg = x W_ih^T + b), the loop over time with
+its gates and the backward through time run in numba (autograd/kernels/scan*.py), and the
+parameter gradients are GEMMs over all steps at once:
+
+    dW_ih = dA^T x        dW_hh = dA^T hprev        db = sum_rows dA        dx = dA W_ih
+
+(dA: the gradients of the pre-activations of every row, hprev: the state each row started
+from). The input is a padded batch (T, B, I), or the rows of a PackedSequence (R, I) with
+its batch_sizes (see autograd/kernels/scan.py); the output has the input's leading dims.
+Initial states may be None (zeros).
+
+    rnn_scan   (this file)   Elman RNN, tanh or relu       -> out, h_n
+    lstm_scan  (scan_lstm)   LSTM, optional projection     -> out, h_n, c_n
+    gru_scan   (scan_gru)    GRU                           -> out, h_n
+
+The scans are once-differentiable: their backward runs on arrays, and raises under
+create_graph=True. The recurrent layers (nn.RNN, nn.LSTM, nn.GRU) use them by default and
+have a composed path (cells built from primitives) for higher-order gradients.
+"""
+import numpy as np
+
+from ..function import Function
+from ..kernels import scan as K
+from ._scan_util import (carray, check_scan_args, check_states, initial_state, input_gates,
+                         linear_grads, once_only, rows_of, save, saved, step_sizes)
+from .scan_gru import GRUScan, gru_scan
+from .scan_lstm import LSTMScan, lstm_scan
+
+__all__ = ["RNNScan", "rnn_scan", "LSTMScan", "lstm_scan", "GRUScan", "gru_scan"]
+
+
+class RNNScan(Function):
+    """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
+    Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu); h0 and biases may be
+    None; sizes: the int64 step sizes (see step_sizes)."""
+    differentiable_backward = False
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu):
+        dtype = x.data.dtype
+        rows = rows_of(x)
+        xg = input_gates(rows, w_ih.data, None if b_ih is None else b_ih.data,
+                         None if b_hh is None else b_hh.data)
+        hidden = xg.shape[1]
+        state0 = h0
+        h0 = initial_state(h0, sizes[0], hidden, dtype)
+        hs = np.empty(xg.shape, dtype)
+        h_n = np.empty_like(h0)
+        K.rnn_scan_forward(xg, carray(w_hh.data.T, dtype), h0, sizes, reverse, relu,
+                           dtype == np.float32, hs, h_n)
+        save(ctx, (x, w_ih, w_hh, state0), (rows, hs, h0))
+        ctx.zero_h0 = state0 is None
+        ctx.sizes, ctx.reverse, ctx.relu = sizes, reverse, relu
+        return hs.reshape(x.shape[:-1] + (hidden,)), h_n
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn):
+        once_only(ctx)
+        (x, w_ih, w_hh, _), (rows, hs, h0) = saved(ctx)
+        dtype = hs.dtype
+        dh = np.array(g_hn.data, dtype=dtype, order="C")
+        da = np.empty(hs.shape, dtype)
+        K.rnn_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
+                            carray(w_hh.data, dtype), hs, ctx.sizes, ctx.reverse, ctx.relu,
+                            dh, da)
+        return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
+                            None if ctx.zero_h0 else h0, states=(dh,))
+
+
+def rnn_scan(input, h0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, batch_sizes=None,
+             reverse=False, nonlinearity="tanh"):
+    """input: (T, B, I) padded, or (R, I) packed rows with batch_sizes (T,); h0: (B, H) or
+    None; w_ih: (H, I), w_hh: (H, H), b_ih, b_hh: (H,) or None.
+    -> (out (T, B, H) or (R, H), h_n (B, H))."""
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"rnn_scan: unknown nonlinearity '{nonlinearity}', expected 'tanh' "
+                         "or 'relu'")
+    hidden = check_scan_args("rnn_scan", 1, input, w_ih, w_hh, {"b_ih": b_ih, "b_hh": b_hh})
+    if w_hh.shape[1] != hidden:
+        raise RuntimeError(f"rnn_scan: w_hh must be square (H, H), got {tuple(w_hh.shape)}")
+    sizes, batch = step_sizes("rnn_scan", input, batch_sizes)
+    check_states("rnn_scan", input, batch, {"h0": (h0, hidden)})
+    return RNNScan.apply(input, h0, w_ih, w_hh, b_ih, b_hh, sizes, bool(reverse),
+                         nonlinearity == "relu")

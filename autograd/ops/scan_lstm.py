@@ -1,0 +1,83 @@
+"""The fused LSTM scan primitive (see scan.py; the math in autograd/kernels/scan_lstm.py)."""
+import numpy as np
+
+from ..function import Function
+from ..kernels import scan_lstm as K
+from ._scan_util import (carray, check_dtypes, check_scan_args, check_states, initial_state,
+                         input_gates, linear_grads, once_only, rows_of, save, saved,
+                         step_sizes)
+
+__all__ = ["LSTMScan", "lstm_scan"]
+
+
+class LSTMScan(Function):
+    """[i f g o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, c_t = f c_{t-1} + i g,
+    h_t = (o tanh(c_t)) W_hr^T (W_hr: the optional projection). Arguments (x, h0, c0, w_ih,
+    w_hh, b_ih, b_hh, w_hr, sizes, reverse); h0, c0, biases and w_hr may be None."""
+    differentiable_backward = False
+
+    @staticmethod
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, reverse):
+        dtype = x.data.dtype
+        rows = rows_of(x)
+        xg = input_gates(rows, w_ih.data, None if b_ih is None else b_ih.data,
+                         None if b_hh is None else b_hh.data)
+        count, hidden, proj = xg.shape[0], w_hh.shape[0] // 4, w_hh.shape[1]
+        states = (h0, c0)
+        h0 = initial_state(h0, sizes[0], proj, dtype)
+        c0 = initial_state(c0, sizes[0], hidden, dtype)
+        hs = np.empty((count, proj), dtype)
+        gates = xg                                   # the kernel writes the gates over xg
+        cs, tanh_c = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
+        h_n, c_n = np.empty_like(h0), np.empty_like(c0)
+        if w_hr is None:
+            whr_t, m = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+        else:
+            whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
+        K.lstm_scan_forward(gates, carray(w_hh.data.T, dtype), whr_t, h0, c0, sizes, reverse,
+                            dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+        save(ctx, (x, w_ih, w_hh, w_hr) + states, (rows, hs, h0, c0, gates, cs, tanh_c, m))
+        ctx.zero_h0 = states[0] is None
+        ctx.sizes, ctx.reverse = sizes, reverse
+        return hs.reshape(x.shape[:-1] + (proj,)), h_n, c_n
+
+    @staticmethod
+    def backward(ctx, g_out, g_hn, g_cn):
+        once_only(ctx)
+        (x, w_ih, w_hh, w_hr, _, _), (rows, hs, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
+        dtype = gates.dtype
+        dh = np.array(g_hn.data, dtype=dtype, order="C")
+        dc = np.array(g_cn.data, dtype=dtype, order="C")
+        da = np.empty(gates.shape, dtype)
+        if w_hr is None:
+            whr, dh_all = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+        else:
+            whr, dh_all = carray(w_hr.data, dtype), np.empty(hs.shape, dtype)
+        K.lstm_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
+                             carray(w_hh.data, dtype), whr, c0, gates, cs, tanh_c, ctx.sizes,
+                             ctx.reverse, dh, dc, da, dh_all)
+        needs = ctx.needs_input_grad
+        dw_hr = dh_all.T @ m if w_hr is not None and needs[7] else None     # sum dh^T m
+        return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
+                            None if ctx.zero_h0 else h0, states=(dh, dc),
+                            extra=(dw_hr,))
+
+
+def lstm_scan(input, h0=None, c0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, w_hr=None,
+              batch_sizes=None, reverse=False):
+    """input: (T, B, I) padded, or (R, I) packed rows with batch_sizes (T,); h0: (B, P),
+    c0: (B, H) or None; w_ih: (4H, I), w_hh: (4H, P), b_ih, b_hh: (4H,) or None, w_hr:
+    (P, H) or None (then P = H). -> (out (T, B, P) or (R, P), h_n (B, P), c_n (B, H))."""
+    hidden = check_scan_args("lstm_scan", 4, input, w_ih, w_hh, {"b_ih": b_ih, "b_hh": b_hh})
+    proj = w_hh.shape[1]
+    if w_hr is None and proj != hidden or w_hr is not None and (
+            not hasattr(w_hr, "shape") or tuple(w_hr.shape) != (proj, hidden) or proj >= hidden):
+        shown = None if w_hr is None else tuple(getattr(w_hr, "shape", ()))
+        raise RuntimeError(f"lstm_scan: w_hh {tuple(w_hh.shape)} and w_hr {shown} must be "
+                           f"(4H, P) and (P, H) with P < H (or w_hr None and P = H = "
+                           f"{hidden})")
+    if w_hr is not None:
+        check_dtypes("lstm_scan", [input, w_hr])
+    sizes, batch = step_sizes("lstm_scan", input, batch_sizes)
+    check_states("lstm_scan", input, batch, {"h0": (h0, proj), "c0": (c0, hidden)})
+    return LSTMScan.apply(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, bool(reverse))

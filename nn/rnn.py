@@ -1,2 +1,0 @@
-"""Recurrent layers and cells."""
-__all__ = []
