@@ -2,10 +2,7 @@
 Wrapped by nn.functional.conv (PyTorch's names and signatures); not an ops family.
 
 A convolution with weight w is a linear map of its input, y = C(w) x (+ bias), and C(w) x is
-bilinear in (x, w). Through im2col (autograd/kernels/conv.py) it is a matrix product per
-group: Y (O, N*L) = W (O, C*K) . X_col (C*K, N*L), run on chunks of images whose columns
-stay in cache (one GEMM per chunk; per image when C*K is small beside O). Three primitives
-close under differentiation:
+bilinear in (x, w). Three primitives close under differentiation:
 
     conv(x, w, b)              y = C(w) x + b          Y = W . X_col
         dx = conv_transpose(g, w)        (col2im of W^T . G: the full convolution of G with
@@ -23,6 +20,15 @@ Each backward is made of these primitives, so gradients of any order work. The g
 (sizes, stride, padding, dilation, groups) is a `ConvGeometry`, described in conv terms for
 all three: `in_size` is the spatial size of x (the output of conv_transpose), `out_size` that
 of y (the input of conv_transpose).
+
+Two ways to compute them (the results agree to rounding):
+- im2col (autograd/kernels/conv.py): Y (O, N*L) = W (O, C*K) . X_col (C*K, N*L) per group,
+  on chunks of images whose columns stay in cache (per image when C*K is small beside O).
+- flat (autograd/kernels/conv_flat.py), stride 1: the padded input stored flat, each tap a
+  shifted view, a direct numba loop with no column matrix; conv_transpose is then a conv
+  with the flipped kernel (padding d(k-1) - p). conv_weight stays one GEMM per chunk (a numba
+  reduction loop lost to BLAS), its columns copied from the flat input where im2col would
+  copy them row by row (OW != W).
 """
 import threading
 
@@ -30,6 +36,7 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import conv as K
+from ..kernels import conv_flat as KF
 
 __all__ = ["Conv", "ConvTranspose", "ConvWeight", "ConvGeometry", "conv_nd",
            "conv_transpose_nd"]
@@ -41,7 +48,7 @@ class ConvGeometry:
     Output o reads input o*s - p + t*d for kernel tap t. The kernels' form, padded to 3 dims
     with unit leading dims: tap tables `tables` (td, th, tw) and `geo` = (strides, out)."""
     __slots__ = ("nsp", "in_size", "out_size", "kernel", "stride", "pad", "dilation",
-                 "groups", "tables", "geo", "taps", "positions")
+                 "groups", "tables", "geo", "taps", "positions", "flat", "flat_t")
 
     def __init__(self, in_size, out_size, kernel, stride, pad, dilation, groups):
         self.nsp = len(in_size)
@@ -58,6 +65,25 @@ class ConvGeometry:
         self.geo = (np.array(geo + (0,), np.int64), np.array(geo + (1,), np.int64))
         self.taps = int(np.prod(self.kernel, dtype=np.int64))
         self.positions = int(np.prod(self.out_size, dtype=np.int64))
+        self.flat = self.flat_t = None
+        if all(st == 1 for st in self.stride):
+            size, out, kern, dil = (unit + self.in_size, unit + self.out_size,
+                                    unit + self.kernel, unit + self.dilation)
+            pad = (0,) * (3 - self.nsp) + self.pad
+            self.flat = _flat_layout(size, out, kern, pad, dil)
+            flipped = tuple(d * (k - 1) - p for k, p, d in zip(kern, pad, dil))
+            self.flat_t = _flat_layout(out, size, kern, flipped, dil)
+
+
+def _flat_layout(size, out, kernel, pad, dilation):
+    """The KF.FlatPlan of a stride-1 convolution, or None where the flat loop does not apply
+    or would lose to im2col + GEMM (measured): fewer than three taps (a 1x1 convolution is a
+    plain GEMM), or over 30 % of the computed positions dropped (4x4 'same': 36 %)."""
+    layout = KF.flat_plan(size, out, kernel, pad, dilation)
+    if layout is None or len(layout[2]) < 3:
+        return None
+    plan = KF.FlatPlan(*layout)
+    return None if 10 * int(np.prod(out)) < 7 * plan.block else plan
 
 
 # -- chunked im2col / col2im with a reused workspace --------------------------------------------
@@ -71,18 +97,20 @@ _local = threading.local()
 
 def _workspace(shape, dtype, slot=0):
     """A scratch array of `shape`, reused by later calls in this thread (its contents are
-    garbage; never returned to a caller). Two arrays in use at once take different slots."""
+    garbage; never returned to a caller), starting on a 64-byte boundary (a cache line). Two
+    arrays in use at once take different slots."""
     size = int(np.prod(shape, dtype=np.int64))
-    if size > _KEEP:
-        return np.empty(shape, dtype)
+    dtype = np.dtype(dtype)
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
-    key = (np.dtype(dtype), slot)
-    buf = pool.get(key)
-    if buf is None or buf.size < size:
-        buf = pool[key] = np.empty(max(size, 1 << 16), dtype)
-    return buf[:size].reshape(shape)
+    buf = pool.get((dtype, slot))
+    if buf is None or buf.size < size + 64:
+        buf = np.empty(max(size, 1 << 16) + 64, dtype)
+        if size <= _KEEP:
+            pool[(dtype, slot)] = buf
+    start = (-buf.ctypes.data) % 64 // dtype.itemsize
+    return buf[start:start + size].reshape(shape)
 
 
 def _chunks(n, per_image):
@@ -109,7 +137,7 @@ def im2col(x5, geom, cols, image_major=False):
 
 
 def col2im(cols, geom, dx5, image_major=False):
-    """dx5: (n, C, D, H, W) += the transpose of im2col of cols: (C*K, n, L) (or (n, C*K, L))."""
+    """dx5: (n, C, D, H, W) += the transpose of im2col of cols (layout as in im2col)."""
     K.col2im(cols, *geom.tables, geom.geo[image_major], dx5)
 
 
@@ -127,7 +155,79 @@ def _image_major(rows, o):
     return rows * 2 < o if LAYOUT is None else LAYOUT
 
 
-LAYOUT = None          # None: choose by shape; True/False: force (benchmarks of both paths)
+# the paths, chosen by shape (None) or forced (tests, benchmarks): LAYOUT True/False for
+# im2col's image-major/channel-major columns, FLAT True/False for the flat loop where it
+# applies / never
+LAYOUT = None
+FLAT = None
+
+
+def _flat_plan(geom, outputs, inputs, transpose=False):
+    """The flat plan of conv (or of conv_transpose) from `inputs` to `outputs` channels, or
+    None for im2col. The flat loop keeps four output channels of a group at a time, so fewer
+    (a depthwise convolution, the input gradient of a one-channel image) stay with im2col, as
+    do short sums (C/G * taps < 32, e.g. a first layer on one channel: there the per-image
+    GEMM writes y in place and the flat loop's copies in and out dominate)."""
+    plan = geom.flat_t if transpose else geom.flat
+    if plan is None or FLAT is False:
+        return None
+    if FLAT is True:
+        return plan
+    small = outputs < 4 * geom.groups or inputs // geom.groups * geom.taps < 32
+    return None if small else plan
+
+
+def _flat_input(arr, plan, nsp, slot=0):
+    """arr: (N, C, *S) -> xf: (C, N*block + reach), plan's flat input layout (a workspace)."""
+    a5 = _five(arr, nsp)
+    xf = _workspace((a5.shape[1], a5.shape[0] * plan.block + plan.reach), arr.dtype, slot)
+    KF.flat_pack(a5, plan.gaps, plan.ext, xf)
+    return xf
+
+
+def _flat_conv(x, w3, b, geom, plan, out_size):
+    """b + the stride-1 convolution of x: (N, C, *S) with w3: (O, C/G, T) -> (N, O, *out_size),
+    by the flat loop."""
+    n, o, nsp = x.shape[0], w3.shape[0], geom.nsp
+    xf = _flat_input(x, plan, nsp)
+    # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
+    yf = _workspace((o, -(-n * plan.block // 16) * 16 + 16), x.dtype, slot=1)
+    KF.run_split(KF.flat_conv, n * plan.block, xf, w3, plan.offs, geom.groups, yf)
+    y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
+    bias = np.zeros(o, x.dtype) if b is None else _c(b)
+    KF.flat_unpack(yf, plan.ext, bias, b is not None, y)
+    return y.reshape((n, o) + out_size)
+
+
+def _flipped(w, groups, taps):
+    """w: (O, C/G, *k) -> (C, O/G, T): each group's transpose, taps reversed (the kernel of
+    C(w)^T as a convolution)."""
+    o, cg = w.shape[:2]
+    w4 = w.reshape(groups, o // groups, cg, taps)[..., ::-1].transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(w4).reshape(groups * cg, o // groups, taps)
+
+
+def _flat_weight(x, g, geom, plan):
+    """dW[grp] (O/G, C/G*T) = sum over chunks of positions of G[grp] (O/G, m) . X_col[grp]^T
+    with X_col[(c, t), q] = xf[c, q + off[t]]: shifted copies of the flat input; G is g in
+    the flat output layout (zeros at the positions flat_conv drops)."""
+    n, c, o, groups, taps, nsp = (x.shape[0], x.shape[1], g.shape[1], geom.groups,
+                                  geom.taps, geom.nsp)
+    xf = _flat_input(x, plan, nsp)
+    total = n * plan.block
+    gq = _workspace((o, total), x.dtype, slot=1)
+    KF.flat_pack(_five(g, nsp), np.zeros(3, np.int64), plan.ext, gq)
+    dw = np.zeros((groups, o // groups, c // groups * taps), x.dtype)
+    step = max(1, _CHUNK // (c * taps))
+    for m0 in range(0, total, step):
+        m = min(step, total - m0)
+        cols = _workspace((c, taps, m), x.dtype, slot=2)
+        for t, off in enumerate(plan.offs):
+            np.copyto(cols[:, t], xf[:, m0 + off:m0 + off + m])
+        cols3 = cols.reshape(groups, c // groups * taps, m)
+        dw += np.matmul(gq[:, m0:m0 + m].reshape(groups, o // groups, m),
+                        cols3.transpose(0, 2, 1))
+    return dw
 
 
 def conv_forward(x, w, b, geom):
@@ -136,6 +236,9 @@ def conv_forward(x, w, b, geom):
     Y (O/G, nb*L) = W[g] . X_col[g] (C/G*K, nb*L), moved to (nb, O, L) with the bias added;
     or image-major: Y[n] = W[g] . X_col[n, g], written in place."""
     n, c, o, groups, length = x.shape[0], x.shape[1], w.shape[0], geom.groups, geom.positions
+    plan = _flat_plan(geom, o, c)
+    if plan is not None:
+        return _flat_conv(x, _c(w).reshape(o, -1, geom.taps), b, geom, plan, geom.out_size)
     x5 = _five(x, geom.nsp)
     w3 = w.reshape(groups, o // groups, -1)
     y = np.empty((n, o, length), x.dtype)
@@ -165,6 +268,9 @@ def conv_transpose_forward(g, w, b, geom):
     -> (N, C, *in_size). Per chunk of images: Z_col[g] = W[g]^T . G[g], then col2im."""
     n, o, groups, length = g.shape[0], w.shape[0], geom.groups, geom.positions
     c = w.shape[1] * groups
+    plan = _flat_plan(geom, c, o, transpose=True)
+    if plan is not None:
+        return _flat_conv(g, _flipped(w, groups, geom.taps), b, geom, plan, geom.in_size)
     g3 = g.reshape(n, o, length)
     w3t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)      # (G, C/G*K, O/G)
     z = np.zeros((n, c) + geom.in_size, g.dtype)
@@ -192,6 +298,10 @@ def conv_weight_forward(x, g, geom, wshape):
     dW[g] = G[g] (O/G, N*L) . X_col[g]^T (N*L, C/G*K), accumulated over chunks of images
     (image-major: over images, dW[g] += G[n, g] . X_col[n, g]^T)."""
     n, c, o, groups, length = x.shape[0], x.shape[1], g.shape[1], geom.groups, geom.positions
+    if geom.flat is not None and FLAT is not False and (
+            FLAT or geom.out_size[-1] != geom.in_size[-1]):
+        # im2col would copy these columns row by row (its spans need OW == W)
+        return _flat_weight(x, g, geom, geom.flat).reshape(wshape)
     x5 = _five(x, geom.nsp)
     g3 = g.reshape(n, o, length)
     rows = c * geom.taps

@@ -1,5 +1,6 @@
 """Convolutions with PyTorch's names, signatures and semantics (primitives in
-autograd/ops/conv.py: im2col + one stacked GEMM forward, col2im for the input gradient).
+autograd/ops/conv.py: im2col + GEMM, or a direct numba loop over a flat padded layout for
+stride 1 where it wins; the input gradient is a convolution with the flipped kernel).
 
     conv{1,2,3}d(x, w, bias=None, stride=1, padding=0, dilation=1, groups=1)
         x: (N, C, *S) or (C, *S), w: (O, C/groups, *k), bias: (O,) -> (N, O, *O_sp) with

@@ -96,6 +96,37 @@ def test_both_column_layouts(case, layout, monkeypatch):
     check_conv(*_with_bias(ours, theirs, kw), [xshape, wshape, _bias_shape(name, wshape, kw)])
 
 
+STRIDE_ONE = [c for c in CONV + TRANSPOSED if c[5].get("stride", 1) == 1]
+
+
+@pytest.mark.parametrize("flat", [True, False], ids=["flat", "im2col"])
+@pytest.mark.parametrize("case", STRIDE_ONE, ids=lambda c: c[0])
+def test_flat_and_im2col_paths(case, flat, monkeypatch):
+    # stride 1 runs the flat loop or im2col by shape; force each one (values, gradients and
+    # gradcheck: conv, conv_transpose and conv_weight on either path)
+    monkeypatch.setattr(conv_ops, "FLAT", flat)
+    name, ours, theirs, xshape, wshape, kw = case
+    check_conv(*_with_bias(ours, theirs, kw), [xshape, wshape, _bias_shape(name, wshape, kw)])
+
+
+def test_flat_path_taken():
+    # the benchmark's layer (32 -> 64 channels, 3x3 'same') runs the flat loop, forward and
+    # input gradient; a one-channel first layer keeps im2col's per-image GEMM
+    geom = conv_ops.ConvGeometry((14, 14), (14, 14), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+    assert conv_ops._flat_plan(geom, 64, 32) is geom.flat is not None
+    assert conv_ops._flat_plan(geom, 32, 64, transpose=True) is geom.flat_t is not None
+    assert conv_ops._flat_plan(geom, 32, 1) is None
+
+
+def test_gradgradcheck_flat(monkeypatch):
+    monkeypatch.setattr(conv_ops, "FLAT", True)
+    rng = np.random.default_rng(4)
+    x = ag.tensor(rng.standard_normal((2, 2, 5, 4)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 1, 3, 2)), requires_grad=True)
+    assert ag.autograd.gradgradcheck(
+        lambda x, w: F.conv2d(x, w, padding="same", dilation=(1, 2), groups=2), [x, w])
+
+
 def test_non_contiguous_layouts():
     ours, theirs = _with_bias(F.conv2d, TF.conv2d, dict(stride=2, padding=1, groups=2))
     check_op(ours, theirs, [(2, 4, 5, 6), (4, 2, 3, 3), (4,)], dtypes=(np.float64,),

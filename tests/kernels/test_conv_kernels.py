@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from autograd.kernels import conv as K
+from autograd.kernels import conv_flat as KF
 from autograd.ops.conv import ConvGeometry
 
 # (x shape (N, C, D, H, W), kernel, stride, pad, dilation): 3-d, flat and strided paths
@@ -102,3 +103,140 @@ def test_col2im_is_the_adjoint_of_im2col():
 def test_tap_table():
     # size 5, out 3, kernel 3, stride 2, pad 1, dilation 1: taps read o*2 - 1 + t
     assert K.tap_table(5, 3, 3, 2, 1, 1) == [(-1, 1, 3), (0, 0, 3), (1, 0, 2)]
+
+
+# -- the flat stride-1 kernels (autograd/kernels/conv_flat.py) -------------------------------
+# (x shape (N, C, D, H, W), weight shape (O, C/G, KD, KH, KW), pad, dilation, groups)
+FLAT = [
+    ((2, 3, 1, 6, 6), (5, 3, 1, 3, 3), (0, 1, 1), (1, 1, 1), 1),     # 'same' 3x3, O % 4 = 1
+    ((2, 4, 1, 7, 5), (6, 2, 1, 2, 3), (0, 1, 2), (1, 2, 1), 2),     # groups, dilation
+    ((1, 2, 1, 9, 8), (4, 2, 1, 3, 3), (0, 0, 0), (1, 1, 1), 1),     # 'valid'
+    ((2, 2, 4, 5, 6), (7, 2, 2, 3, 2), (1, 1, 0), (2, 1, 3), 1),     # 3-d, taps % 3 = 0
+    ((3, 3, 1, 1, 11), (4, 3, 1, 1, 4), (0, 0, 3), (1, 1, 2), 1),    # 1-d, pad > half kernel
+    ((1, 2, 1, 5, 5), (8, 1, 1, 5, 5), (0, 2, 1), (1, 1, 1), 2),     # 25 taps, uneven pads
+]
+
+
+def _flat_case(case, dtype, seed=0):
+    xshape, wshape, pad, dil, groups = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(xshape).astype(dtype)
+    w = rng.standard_normal(wshape).astype(dtype)
+    out = tuple(s + 2 * p - d * (k - 1) for s, p, d, k in zip(xshape[2:], pad, dil, wshape[2:]))
+    return x, w, out
+
+
+def conv_reference(x, w, pad, dil, groups, out):
+    """y[n, o, od, oh, ow] = sum over c, taps of w * x at o*1 - pad + tap*dil (zero outside)."""
+    n, c = x.shape[:2]
+    o, cg = w.shape[:2]
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    y = np.zeros((n, o) + out)
+    for taps in np.ndindex(*w.shape[2:]):
+        sl = tuple(slice(t * d, t * d + s) for t, d, s in zip(taps, dil, out))
+        patch = xp[(slice(None), slice(None)) + sl].reshape(n, groups, cg, -1)
+        wt = w[(slice(None), slice(None)) + taps].reshape(groups, o // groups, cg)
+        y += np.einsum("gkc,ngcl->ngkl", wt, patch).reshape((n, o) + out)
+    return y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FLAT, ids=str)
+def test_flat_conv(case, dtype):
+    # pack, convolve, unpack (with a bias) against the direct sum
+    x, w, out = _flat_case(case, dtype)
+    _, _, pad, dil, groups = case
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    n, o = x.shape[0], w.shape[0]
+    total = n * int(np.prod(ext))
+    xf = np.full((x.shape[1], total + max(offs) + 1), np.nan, dtype)   # all must be written
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    yf = np.full((o, total + 16), np.nan, dtype)
+    KF.flat_conv(xf, w.reshape(o, w.shape[1], -1), np.array(offs), groups, 0, total, yf)
+    bias = np.arange(o, dtype=dtype)
+    y = np.full((n, o) + out, np.nan, dtype)
+    KF.flat_unpack(yf, np.array(ext), bias, True, y)
+    want = conv_reference(x, w, pad, dil, groups, out) + bias.reshape(o, 1, 1, 1)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, want, rtol=tol, atol=tol)
+    KF.flat_unpack(yf, np.array(ext), bias, False, y)
+    np.testing.assert_allclose(y, want - bias.reshape(o, 1, 1, 1), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("case", FLAT[:4], ids=str)
+def test_flat_pack_layout(case):
+    # input layout: data after the gaps, zeros in every gap and past the last image; output
+    # layout (before = 0): data at the start of each block
+    x, w, out = _flat_case(case, np.float64)
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], case[2], case[3])
+    n, c = x.shape[:2]
+    for before in (gaps, (0, 0, 0)):
+        xf = np.full((c, n * int(np.prod(ext)) + 7), np.nan)
+        KF.flat_pack(x, np.array(before), np.array(ext), xf)
+        want = np.zeros((c, n) + tuple(ext))
+        at = tuple(slice(b, b + s) for b, s in zip(before, x.shape[2:]))
+        want[(slice(None), slice(None)) + at] = x.transpose(1, 0, 2, 3, 4)
+        np.testing.assert_array_equal(xf[:, :want[0].size], want.reshape(c, -1))
+        np.testing.assert_array_equal(xf[:, want[0].size:], 0)
+
+
+def test_flat_conv_interpreted():
+    # kernel.py_func (plain Python) computes the same as the compiled kernel
+    x, w, out = _flat_case(FLAT[1], np.float64)
+    _, _, pad, dil, groups = FLAT[1]
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    total = x.shape[0] * int(np.prod(ext))
+    xf = np.empty((x.shape[1], total + max(offs) + 1))
+    KF.flat_pack.py_func(x, np.array(gaps), np.array(ext), xf)
+    w3 = w.reshape(w.shape[0], w.shape[1], -1)
+    got, want = np.zeros((w.shape[0], total)), np.zeros((w.shape[0], total))
+    KF.flat_conv.py_func(xf, w3, np.array(offs), groups, 0, total, got)
+    KF.flat_conv(xf, w3, np.array(offs), groups, 0, total, want)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_flat_plan():
+    # 14x14 'same' 3x3: one gap row and column shared between neighbours, block 15x15
+    gaps, ext, offs = KF.flat_plan((1, 14, 14), (1, 14, 14), (1, 3, 3), (0, 1, 1), (1, 1, 1))
+    assert gaps == (0, 1, 1) and ext == (1, 15, 15)
+    assert offs == [0, 1, 2, 15, 16, 17, 30, 31, 32]
+    # low padding beyond the dilated kernel: the output would overrun its block
+    assert KF.flat_plan((1, 1, 5), (1, 1, 9), (1, 1, 2), (0, 0, 3), (1, 1, 1)) is None
+
+
+def test_run_split_ranges(monkeypatch):
+    # one range per thread, starting at multiples of the block, covering [0, total) once
+    class Threads:
+        @staticmethod
+        def get_num_threads():
+            return 3
+    monkeypatch.setattr(KF, "_numba", lambda: Threads)
+    block, seen = KF._BLOCK, []
+    KF.run_split(lambda a, start, stop, out: seen.append((a, start, stop, out)),
+                 5 * block + 7, "a", "out")
+    assert sorted(seen) == [("a", 0, 2 * block, "out"), ("a", 2 * block, 4 * block, "out"),
+                            ("a", 4 * block, 5 * block + 7, "out")]
+    seen.clear()
+    KF.run_split(lambda start, stop, out: seen.append((start, stop)), block + 5, "out")
+    assert seen == [(0, block + 5)]                    # less than two blocks: one call
+
+
+def test_flat_conv_threads_agree(monkeypatch):
+    # split across two threads (ranges of whole blocks) = one call over everything
+    class Threads:
+        @staticmethod
+        def get_num_threads():
+            return 2
+    x, w, out = _flat_case(((12, 3, 1, 20, 20), (8, 3, 1, 3, 3), (0, 1, 1), (1, 1, 1), 1),
+                           np.float64)
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], (0, 1, 1), (1, 1, 1))
+    total = x.shape[0] * int(np.prod(ext))
+    assert total > 2 * KF._BLOCK
+    xf = np.empty((3, total + max(offs) + 1))
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    w3, offs = w.reshape(8, 3, -1), np.array(offs)
+    one, split = np.zeros((8, total)), np.zeros((8, total))
+    KF.flat_conv(xf, w3, offs, 1, 0, total, one)
+    monkeypatch.setattr(KF, "_numba", lambda: Threads)
+    KF.run_split(KF.flat_conv, total, xf, w3, offs, 1, split)
+    np.testing.assert_array_equal(split, one)
