@@ -18,5 +18,6 @@ from .normalization import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .rnn_variants import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from . import graph, models  # noqa: F401,E402

@@ -8,3 +8,6 @@ from .fcn import FCN  # noqa: F401
 from . import bert, gpt  # noqa: F401
 from .bert import BERT  # noqa: F401
 from .gpt import GPT  # noqa: F401
+from . import recursive, seq2seq  # noqa: F401
+from .recursive import RecursiveNet  # noqa: F401
+from .seq2seq import Seq2Seq  # noqa: F401
