@@ -1,17 +1,31 @@
 """The softmax family, fused for numerical stability (re-exported by reduce.py).
 
-With m = max(x) over the reduced dims (0 where it is infinite), every exp sees x - m <= 0:
+With m = max(x) over the reduced dims, every exp sees x - m <= 0:
 
     softmax(x, d)          y = exp(x - m) / sum exp(x - m)     dx = y * (g - sum(g * y))
     log_softmax(x, d)      y = x - m - log sum exp(x - m)      dx = g - exp(y) * sum(g)
     logsumexp(x, dim)      y = m + log sum exp(x - m)          dx = g↑ * exp(x - y↑)
 
-The backward formulas use the saved output y as a Tensor, so they differentiate again.
+A row whose max is +-inf or nan gives nan in softmax and log_softmax, as in PyTorch; logsumexp
+shifts such rows by 0 instead (m = 0 where the max is not finite), so it gives +-inf there.
+
+float32 along the last dim runs the numba row kernels (autograd/kernels/softmax.py: one pass
+per row in L1, a vectorised float32 exp); other dtypes and dims run numpy.
+
+The backward passes are primitives too (SoftmaxBackward, LogSoftmaxBackward: the kernels
+again), whose own backward is composed of Tensor ops, so gradients of any order work:
+
+    SoftmaxBackward(y, g)      dx = y (g - <g, y>)
+                               d/dg = y (h - <h, y>)           (SoftmaxBackward(y, h))
+                               d/dy = h (g - <g, y>) - <h, y> g
+    LogSoftmaxBackward(y, g)   dx = g - p <g, 1>,  p = exp(y)
+                               d/dg = h - <h, p>,   d/dy = -h p <g, 1>
 """
 import numpy as np
 
 from .. import dtypes
 from ..function import Function
+from ..kernels import softmax as kernels
 from .reduce import _axis, _dims, _keep
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
@@ -21,6 +35,22 @@ def _shift(x, axes):
     """m = max of x over axes (keepdims), 0 where that max is infinite (or the dims empty)."""
     m = np.max(x, axis=axes, keepdims=True, initial=-np.inf)
     return np.where(np.isfinite(m), m, 0)
+
+
+def _rows(a, axis):
+    """a as C-contiguous (R, K) float32 rows when the kernels apply (float32, reducing the
+    last axis, not empty), else None."""
+    if a.dtype != np.float32 or axis != a.ndim - 1 or a.size == 0:
+        return None
+    return np.ascontiguousarray(a).reshape(-1, a.shape[-1])
+
+
+def _run(kernel, *arrays):
+    """kernel(*rows, out) on the rows of arrays (all of one shape); returns out, unflattened."""
+    rows = [np.ascontiguousarray(a).reshape(-1, a.shape[-1]) for a in arrays]
+    out = np.empty(arrays[0].shape, np.float32)
+    kernel(*rows, out.reshape(rows[0].shape))
+    return out
 
 
 class _Exp(Function):
@@ -42,41 +72,112 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
         """x: (..., n, ...) -> y: same shape, summing to 1 along axis."""
-        e = np.exp(x.data - _shift(x.data, axis))
-        y = e / np.sum(e, axis=axis, keepdims=True)
+        a = x.data
         ctx.axis = axis
+        if _rows(a, axis) is not None:
+            y = _run(kernels.softmax_forward, a)
+        else:
+            with np.errstate(invalid="ignore"):                 # inf - inf: nan, as PyTorch
+                y = np.subtract(a, np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+                np.exp(y, out=y)
+                y /= np.sum(y, axis=axis, keepdims=True)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None    # dx = y (g - <g, y>)
+        return SoftmaxBackward.apply(y, g, ctx.axis), None
+
+
+class SoftmaxBackward(Function):
+    @staticmethod
+    def forward(ctx, y, g, axis):
+        """y, g: (..., n, ...) -> dx = y (g - sum(g y) along axis)."""
+        ctx.axis = axis
+        ctx.save_for_backward(y, g)
+        a, b = y.data, g.data
+        if _rows(a, axis) is not None and b.dtype == a.dtype:
+            return _run(kernels.softmax_backward, a, np.broadcast_to(b, a.shape))
+        dx = np.multiply(b, a)
+        s = np.sum(dx, axis=axis, keepdims=True)
+        np.subtract(b, s, out=dx)
+        dx *= a
+        return dx
+
+    @staticmethod
+    def backward(ctx, h):
+        y, g = ctx.saved_tensors
+        axis = ctx.axis
+        dy = dg = None
+        if ctx.needs_input_grad[0]:
+            hy = (h * y).sum(axis, keepdim=True)
+            dy = h * (g - (g * y).sum(axis, keepdim=True)) - hy * g
+        if ctx.needs_input_grad[1]:
+            dg = SoftmaxBackward.apply(y, h, axis)             # d/dg = y (h - <h, y>)
+        return dy, dg, None
 
 
 class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis):
-        s = x.data - _shift(x.data, axis)
-        with np.errstate(divide="ignore"):
-            y = s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+        a = x.data
         ctx.axis = axis
+        if _rows(a, axis) is not None:
+            y = _run(kernels.log_softmax_forward, a)
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                y = np.subtract(a, np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+                y -= np.log(np.sum(np.exp(y), axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         y, = ctx.saved_tensors
-        return g - _Exp.apply(y) * g.sum(ctx.axis, keepdim=True), None  # dx = g - softmax sum g
+        return LogSoftmaxBackward.apply(y, g, ctx.axis), None
+
+
+class LogSoftmaxBackward(Function):
+    @staticmethod
+    def forward(ctx, y, g, axis):
+        """y, g: (..., n, ...) -> dx = g - exp(y) sum(g) along axis."""
+        ctx.axis = axis
+        ctx.save_for_backward(y, g)
+        a, b = y.data, g.data
+        if _rows(a, axis) is not None and b.dtype == a.dtype:
+            return _run(kernels.log_softmax_backward, a, np.broadcast_to(b, a.shape))
+        dx = np.exp(a)
+        dx *= np.sum(b, axis=axis, keepdims=True)
+        np.subtract(b, dx, out=dx)
+        return dx
+
+    @staticmethod
+    def backward(ctx, h):
+        y, g = ctx.saved_tensors
+        axis = ctx.axis
+        p = _Exp.apply(y)
+        dy = dg = None
+        if ctx.needs_input_grad[0]:
+            dy = -(h * p) * g.sum(axis, keepdim=True)          # d/dy = -h p <g, 1>
+        if ctx.needs_input_grad[1]:
+            dg = h - (h * p).sum(axis, keepdim=True)           # d/dg = h - <h, p>
+        return dy, dg, None
 
 
 class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         """x: (...) -> y: x's shape without `axes` (kept as size 1 when keepdim)."""
-        m = _shift(x.data, axes)
-        with np.errstate(divide="ignore"):
-            y = np.log(np.sum(np.exp(x.data - m), axis=axes, keepdims=True)) + m
+        a = x.data
+        rows = _rows(a, axes[0]) if len(axes) == 1 else None
+        if rows is not None:
+            y = np.empty(a.shape[:-1] + (1,), np.float32)
+            kernels.logsumexp_forward(rows, y.reshape(-1))
+        else:
+            m = _shift(a, axes)
+            with np.errstate(divide="ignore"):
+                y = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
         if not keepdim:
             y = np.squeeze(y, axis=axes)
         ctx.axes, ctx.keepdim = axes, keepdim

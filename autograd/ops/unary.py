@@ -17,13 +17,14 @@ output save the output; piecewise-constant derivatives save a bool mask, not the
     square(x)       dx = 2 * g * x
     reciprocal(x)   dx = -g * y**2
     sigmoid(x)      dx = g * y * (1 - y)
-    relu(x)         dx = g * [not y <= 0]                   (0 at x == 0, g at nan)
+    relu(x)         dx = g * [not x <= 0]                   (0 at x == 0, g at nan)
     erf(x)          dx = g * 2/sqrt(pi) * exp(-x**2)
     floor ceil round trunc      dx = 0
 
-The trigonometric and hyperbolic functions (and atan2) live in unary_trig.py; clamp, maximum,
-minimum, where, lerp, nan_to_num, masked_fill and the in-place writers fill_, zero_, copy_ in
-unary_select.py. This module re-exports both: it is the family registered in ops/__init__.
+relu (fused, with gelu) lives in activation.py; the trigonometric and hyperbolic functions
+(and atan2) in unary_trig.py; clamp, maximum, minimum, where, lerp, nan_to_num, masked_fill and
+the in-place writers fill_, zero_, copy_ in unary_select.py. This module re-exports relu and
+those: it is the family registered in ops/__init__.
 """
 import builtins
 import math
@@ -31,9 +32,8 @@ import math
 import numpy as np
 
 from ..function import Function
-from ..grad_mode import _State
-from ..tensor import Tensor
 from . import unary_select
+from .activation import Relu, relu  # noqa: F401  (Relu: autograd.health finds its nodes)
 from .unary_select import (_floating, _inplace_on_copy, _out, _zeros, clamp, clamp_max,
                            clamp_min, clip, fill, fill_, lerp, masked_fill, maximum, minimum,
                            nan_to_num, where, zero_)
@@ -254,26 +254,6 @@ class Sigmoid(Function):
         return g * (y * (1.0 - y))              # d sigmoid = y (1 - y)
 
 
-class Relu(Function):
-    @staticmethod
-    def forward(ctx, x):
-        a = x.data
-        # a full zeros operand runs numpy's SIMD maximum loop, a broadcast 0-d one does not
-        y = _out(np.maximum(a, np.zeros_like(a)))
-        if ctx.needs_input_grad[0]:
-            ctx.save_for_backward(np.less_equal(y, 0))
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        dead, = ctx.saved_tensors
-        # d relu = [not y <= 0]: 0 at 0, 1 at nan. Recorded (create_graph) or with a
-        # non-finite g (inf * 0 is nan), a masked fill; else a multiply (numpy's where is slow)
-        if _State.enabled or not np.isfinite(g.data).all():
-            return g.masked_fill(dead, 0.0)
-        return Tensor._make(np.multiply(g.data, np.logical_not(dead.data)), False, None, 0)
-
-
 # erf in float32 as x p(x^2) / q(x^2) on [-4, 4] (erf rounds to +-1 beyond): the rational
 # approximation of Eigen and XLA, max abs error 4e-7, 6x faster than scipy's float64 erf
 _ERF_P = np.array([-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
@@ -368,10 +348,6 @@ def reciprocal(input):
 
 def sigmoid(input):
     return Sigmoid.apply(_floating(input))
-
-
-def relu(input):
-    return Relu.apply(input)
 
 
 def erf(input):

@@ -2,8 +2,9 @@
 
 Every function maps x: (*) to y: (*) elementwise, except prelu (a weight per channel on
 dim 1), glu (halves dim) and the softmax family (normalises along dim). Nothing here is a
-primitive: relu, sigmoid, tanh, erf, the softmax family and log_sigmoid are the engine's;
-the rest is composed, so gradients of gradients work.
+primitive: relu, gelu, sigmoid, tanh, erf, the softmax family and log_sigmoid are the
+engine's; the rest is composed, so gradients of gradients work. gelu is a fused primitive
+(autograd.ops.activation); `_gelu_composed` is its composed form, kept as the test oracle.
 
 At a kink the gradient is PyTorch's (its backward kernels' conditions are copied): the masks
 that select a branch are constants, so each formula's one-sided derivative is taken.
@@ -43,6 +44,7 @@ import numpy as np
 
 import autograd as ag
 from autograd.creation import get_rng
+from autograd.ops.activation import gelu as _gelu
 from autograd.ops.loss import log_sigmoid
 from autograd.ops.unary_select import _on_copy
 
@@ -285,6 +287,13 @@ def celu_(input, alpha=1.0):
 # -- smooth ----------------------------------------------------------------------------------
 
 def gelu(input, approximate="none"):
+    """x Phi(x), or its tanh approximation: the fused primitive (autograd.ops.activation)."""
+    _check("gelu", input)
+    return _gelu(input, approximate)
+
+
+def _gelu_composed(input, approximate="none"):
+    """gelu composed of Tensor ops: the oracle the fused primitive is tested against."""
     _check("gelu", input)
     if approximate == "none":
         # y = x/2 (1 + erf(x / sqrt 2))
