@@ -11,6 +11,7 @@ File-based loaders take `root` (default: the TAPEGRAD_DATA environment variable)
 what they read and raise FileNotFoundError or DatasetError naming the missing or bad file.
 """
 from ._files import DatasetError
+from .babi_synthetic import BABI_VOCAB, BabiTask, babi_synthetic
 from .digits import load_digits
 from .fashion_mnist import FASHION_MNIST_CLASSES, FashionMNIST, load_fashion_mnist, read_idx
 from .mnist1d import load_mnist1d
@@ -25,4 +26,5 @@ __all__ = ["DatasetError", "load_digits", "load_mnist1d", "read_idx", "load_fash
            "FashionMNIST", "FASHION_MNIST_CLASSES", "load_tiny_shakespeare", "CharTokenizer",
            "CharCorpus", "CharSequenceDataset", "random_batch", "adding_problem",
            "copy_memory", "copy_memory_baseline", "PLANETOID", "load_cora", "load_citeseer",
-           "load_planetoid", "load_karate_club", "sbm_graph", "make_sbm_graphs"]
+           "load_planetoid", "load_karate_club", "sbm_graph", "make_sbm_graphs", "BABI_VOCAB",
+           "BabiTask", "babi_synthetic"]
