@@ -528,3 +528,32 @@ def test_abs_operator_and_inplace_keywords():
              [(3, 4), (4,)])
     check_op(lambda a, b: a.clone().atan2_(b), lambda a, b: a.clone().atan2_(b),
              [(3, 4), (4,)])
+
+
+# where and masked_fill on >= 4096 elements take the bit-blend select (ops/_util.select)
+@pytest.mark.parametrize("shapes", [[(64, 96), (64, 96), (64, 96)], [(64, 1), (96,), (64, 96)],
+                                    [(64, 96), (), (96,)]], ids=str)
+def test_where_large(shapes):
+    check_op(ag.where, torch.where, make_inputs=_condition(*shapes), gradcheck=False)
+
+
+@pytest.mark.parametrize("shapes", [[(64, 96), (64, 96)], [(64, 96), (96,)]], ids=str)
+def test_masked_fill_large(shapes):
+    check_op(lambda x, m, v: x.masked_fill(m, v), lambda x, m, v: x.masked_fill(m, v),
+             make_inputs=_mask(*shapes), gradcheck=False)
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f8", "f2", "i8", "i4", "u1", "bool"])
+def test_select_is_bit_exact_np_where(dtype):
+    from autograd.ops._util import select
+    rng = np.random.default_rng(0)
+    for sc, sa, sb in [((80, 64), (80, 64), ()), ((80, 1), (1, 64), (80, 64)),
+                       ((0, 5000), (0, 5000), ())]:
+        c = rng.random(sc) < 0.5
+        a = (rng.standard_normal(sa) * 10).astype(dtype)
+        b = (rng.standard_normal(sb) * 10).astype(dtype)
+        if a.dtype.kind == "f" and a.size >= 3:
+            a.flat[:3] = [np.nan, np.inf, -0.0]
+        got, want = select(c, a, b), np.where(c, a, b)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
