@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from itertools import chain, islice
 
 from .module import Module, _addindent
-from .param_containers import ParameterDict, ParameterList
+from .param_containers import ParameterDict, ParameterList, _abs_string_index
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
            "Identity", "Flatten", "Unflatten"]
@@ -130,10 +130,7 @@ class ModuleList(Module):
             self += modules
 
     def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx % len(self))
+        return _abs_string_index(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):

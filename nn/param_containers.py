@@ -22,6 +22,14 @@ def _describe(key, value):
     return f"  ({key}): Object of type: {type(value).__name__}"
 
 
+def _abs_string_index(idx, length):
+    """An int index (negative counts from the end) as the registered name str(i)."""
+    idx = operator.index(idx)
+    if not -length <= idx < length:
+        raise IndexError(f"index {idx} is out of range")
+    return str(idx % length)
+
+
 class ParameterList(Module):
     """A list of Parameters: index (negative too), slice, append, extend, +=, iteration."""
 
@@ -32,10 +40,7 @@ class ParameterList(Module):
             self += values
 
     def _get_abs_string_index(self, idx):
-        idx = operator.index(idx)
-        if not -len(self) <= idx < len(self):
-            raise IndexError(f"index {idx} is out of range")
-        return str(idx % len(self))
+        return _abs_string_index(idx, len(self))
 
     def __getitem__(self, idx):
         if isinstance(idx, slice):
