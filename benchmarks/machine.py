@@ -183,6 +183,12 @@ def blas_info():
     if core:
         out["openblas_core"] = core
         out["library"] = lib
+    forced = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+              if k in os.environ}
+    if forced:
+        # set on some machines for older OpenBLAS builds; they slow a current one (here:
+        # Haswell kernels, half the float32 GEMM rate of the SkylakeX ones it picks itself)
+        out["forced_by_environment"] = forced
     return out
 
 
@@ -213,6 +219,14 @@ def describe(threads, thread_control=()):
     }
 
 
+def _forced_note(forced):
+    if "OPENBLAS_CORETYPE" not in forced:
+        return ""
+    names = " and ".join(sorted(forced))
+    return (f"; OPENBLAS_CORETYPE={forced['OPENBLAS_CORETYPE']} set in the environment forces "
+            f"that kernel (unset {names} for this command to let OpenBLAS choose)")
+
+
 def summary_lines(desc):
     """The machine description as lines of text for the terminal and the markdown report."""
     cpu, pk, blas, v = desc["cpu"], desc["peak"], desc["blas"], desc["versions"]
@@ -222,7 +236,8 @@ def summary_lines(desc):
         f"{cpu['logical_cpus_total']}, {cpu['physical_cores_available']} physical cores",
         f"Threads: {desc['threads']} ({'; '.join(desc['thread_control']) or 'no control'})",
         f"BLAS: {blas.get('name')} {blas.get('version') or ''} {blas.get('config') or ''}"
-        .rstrip() + (f"; kernel {blas['openblas_core']}" if blas.get("openblas_core") else ""),
+        .rstrip() + (f"; kernel {blas['openblas_core']}" if blas.get("openblas_core") else "")
+        + _forced_note(blas.get("forced_by_environment", {})),
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()
                                  if k != "platform" and val),
         f"Peak (theoretical, {pk['cores']} cores): vector {pk['vector_bits']}-bit, "
