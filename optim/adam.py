@@ -85,6 +85,7 @@ class Adam(Optimizer):
                         eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
                         amsgrad=amsgrad, maximize=group["maximize"],
                         decoupled_weight_decay=group["decoupled_weight_decay"])
+            fused_constants = {}      # (step, dtype) -> the kernel's scalars, shared in the group
             for p in group["params"]:
                 if p.grad is None:
                     continue
@@ -99,7 +100,12 @@ class Adam(Optimizer):
                 step_t += 1
                 arrays = (p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data)
                 if not amsgrad and _fusable(arrays):
-                    _adam_fused(arrays, float(step_t), opts)
+                    key = (float(step_t), arrays[0].dtype)
+                    consts = fused_constants.get(key)
+                    if consts is None:
+                        consts = fused_constants[key] = _fused_constants(*key, opts)
+                    adam_update(arrays[0].reshape(-1), arrays[1].reshape(-1),
+                                arrays[2].reshape(-1), arrays[3].reshape(-1), *consts)
                 else:
                     max_sq = state["max_exp_avg_sq"].data if amsgrad else None
                     adam_step(*arrays, step=float(step_t), max_exp_avg_sq=max_sq, **opts)
@@ -109,21 +115,24 @@ class Adam(Optimizer):
 
 def _fusable(arrays):
     """The fused kernel takes C-contiguous float arrays of one dtype and shape."""
-    first = arrays[0]
-    return first.dtype.kind == "f" and all(
-        a.dtype == first.dtype and a.shape == first.shape and a.flags.c_contiguous
-        for a in arrays)
+    param, grad, exp_avg, exp_avg_sq = arrays
+    dtype, shape = param.dtype, param.shape
+    if dtype.kind != "f":
+        return False
+    for a in arrays:
+        if a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
+            return False
+    return True
 
 
-def _adam_fused(arrays, step, opts):
-    """adam_step's update in one numba pass (autograd.kernels.optim.adam_update); the
-    scalars are cast to the arrays' dtype as numpy casts them in adam_step."""
+def _fused_constants(step, dtype, opts):
+    """The scalars of adam_step's update for autograd.kernels.optim.adam_update (one numba
+    pass), cast to the arrays' dtype as numpy casts them in adam_step: (c, flags)."""
     lr, beta1, beta2, wd = opts["lr"], opts["beta1"], opts["beta2"], opts["weight_decay"]
-    dtype = arrays[0].dtype
     c = np.array([1 - beta1, beta2, 1 - beta2, (1 - beta2 ** step) ** 0.5, opts["eps"],
                   lr / (1 - beta1 ** step), wd, 1 - lr * wd], dtype)
     flags = np.array([opts["decoupled_weight_decay"], opts["maximize"]], np.int64)
-    adam_update(*(a.reshape(-1) for a in arrays), c, flags)
+    return c, flags
 
 
 class AdamW(Adam):

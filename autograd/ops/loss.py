@@ -28,6 +28,7 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import is_grad_enabled
+from ..kernels.loss import cross_entropy_rows_backward, cross_entropy_rows_forward
 from ..tensor import Tensor
 from .softmax import _shift, softmax
 from .unary import sigmoid
@@ -36,6 +37,9 @@ __all__ = ["cross_entropy_nd", "nll_loss_nd", "binary_cross_entropy_unreduced", 
            "class_targets", "REDUCTIONS"]
 
 REDUCTIONS = ("none", "mean", "sum")
+# cross_entropy_nd on x: (N, C) runs the one-pass row kernels up to this many elements (their
+# exponentials are scalar: beyond it the vectorised numpy pass of CrossEntropy wins)
+ROWS_KERNEL_MAX = 8192
 _BCE_EPS = float(np.float32(1e-12))      # PyTorch's EPSILON is a float: 9.99999996e-13
 
 
@@ -51,10 +55,8 @@ class _Targets:
     __slots__ = ("t", "valid", "valid_f", "w_t", "w_b", "w_sum", "num_classes")
 
 
-def class_targets(op, x, target, weight, ignore_index):
-    """Validate integer targets for x: (N, C, d1, ...) and weight: (C,) array or None.
-
-    target: (N, d1, ...) ints in [0, C) or equal to ignore_index."""
+def _target_array(op, x, target):
+    """target: (N, d1, ...) integer class indices for x: (N, C, d1, ...), as an array."""
     shape = tuple(x.shape)
     t = np.asarray(target.data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
@@ -63,14 +65,37 @@ def class_targets(op, x, target, weight, ignore_index):
     if tuple(t.shape) != shape[:1] + shape[2:]:
         raise ValueError(f"{op}: expected target of shape {shape[:1] + shape[2:]} for input of "
                          f"shape {shape}, got target shape {tuple(t.shape)}")
+    return t
+
+
+def _class_weights(op, x, weight):
+    """weight: (C,) as an array in x's dtype, for x: (N, C, d1, ...)."""
+    w = np.asarray(weight, x.dtype)
+    if w.shape != (x.shape[1],):
+        raise RuntimeError(f"{op}: weight should be a 1-D tensor of {x.shape[1]} elements "
+                           f"(one per class) for input of shape {tuple(x.shape)}, got weight "
+                           f"of shape {tuple(w.shape)}")
+    return w
+
+
+def _out_of_bounds(op, value, x, t):
+    return IndexError(f"{op}: target {int(value)} is out of bounds for {x.shape[1]} classes "
+                      f"(input shape {tuple(x.shape)}, target shape {tuple(t.shape)})")
+
+
+def class_targets(op, x, target, weight, ignore_index):
+    """Validate integer targets for x: (N, C, d1, ...) and weight: (C,) array or None.
+
+    target: (N, d1, ...) ints in [0, C) or equal to ignore_index."""
+    shape = tuple(x.shape)
+    t = _target_array(op, x, target)
     num_classes = shape[1]
-    t_shape = tuple(t.shape)
+    t_full = t
     t = t[:, None]
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= num_classes))
     if bad.any():
-        raise IndexError(f"{op}: target {int(t[bad][0])} is out of bounds for {num_classes} "
-                         f"classes (input shape {shape}, target shape {t_shape})")
+        raise _out_of_bounds(op, t[bad][0], x, t_full)
     out = _Targets()
     out.t = np.where(valid, t, 0).astype(np.intp)
     out.valid = valid
@@ -82,11 +107,7 @@ def class_targets(op, x, target, weight, ignore_index):
         out.w_b = None
         out.w_sum = float(num_classes)
     else:
-        w = np.asarray(weight, dtype)
-        if w.shape != (num_classes,):
-            raise RuntimeError(f"{op}: weight should be a 1-D tensor of {num_classes} elements "
-                               f"(one per class) for input of shape {shape}, got weight of "
-                               f"shape {tuple(w.shape)}")
+        w = _class_weights(op, x, weight)
         out.w_t = np.where(valid, w[out.t], 0).astype(dtype)
         out.w_b = w.reshape((1, num_classes) + (1,) * (len(shape) - 2))
         out.w_sum = w.sum()
@@ -199,6 +220,64 @@ class CrossEntropy(Function):
         return _const(dx), None, None, None
 
 
+class CrossEntropyRows(Function):
+    """CrossEntropy for a small x: (N, C) with targets t: (N,), one numba pass each way
+    (kernels/loss.py has the formulas): a tiny batch otherwise pays for some twenty numpy
+    calls. w: (C,) class weights (ones when unweighted), w_sum their sum."""
+
+    @staticmethod
+    def forward(ctx, x, t, w, w_sum, ignore_index, eps, reduction):
+        n = x.shape[0]
+        p = np.empty_like(x.data)
+        loss, w_t = np.empty(n, x.dtype), np.empty(n, x.dtype)
+        bad = cross_entropy_rows_forward(x.data, t, w, ignore_index, eps, p, loss, w_t)
+        if bad >= 0:
+            raise _out_of_bounds("cross_entropy", t[bad], x, t)
+        ctx.p, ctx.t, ctx.w, ctx.w_sum = p, t, w, w_sum
+        ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
+        ctx.save_for_backward(x)
+        ctx.denom = 1.0
+        if reduction == "none":
+            return loss
+        total = np.add.reduce(loss)
+        if reduction == "sum":
+            return np.asarray(total)
+        ctx.denom = denom = np.add.reduce(w_t)
+        if denom == 0:                                  # all ignored: 0 / 0 = nan (PyTorch)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.asarray(total / denom)
+        return np.asarray(total / denom)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        t, w, eps, ignore_index = ctx.t, ctx.w, ctx.eps, ctx.ignore_index
+        if is_grad_enabled():
+            # create_graph: dx = g (softmax(x) sum_k q_k - q) / denom, softmax on the tape
+            c = x.shape[1]
+            valid = (t != ignore_index).astype(x.dtype)
+            safe_t = np.where(t == ignore_index, 0, t)
+            a = (1 - eps) * w[safe_t] * valid
+            q = (eps / c) * valid[:, None] * w
+            q[np.arange(len(t)), safe_t] += a
+            q_sum = (a + (eps / c) * valid * ctx.w_sum)[:, None]
+            upstream = g.unsqueeze(1) if ctx.reduction == "none" else g
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.asarray(1 / ctx.denom, x.dtype)
+            dx = upstream * (softmax(x, 1) * _const(q_sum.astype(x.dtype))
+                             - _const(q.astype(x.dtype))) * _const(scale)
+            return dx, None, None, None, None, None, None
+        p = ctx.p
+        if ctx.reduction == "none":
+            r = np.ascontiguousarray(g.data, dtype=p.dtype)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.full(p.shape[0], g.data / ctx.denom, p.dtype)
+        dx = np.empty_like(p)
+        cross_entropy_rows_backward(p, t, w, ctx.w_sum, ignore_index, eps, r, dx)
+        return _const(dx), None, None, None, None, None, None
+
+
 class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, p, y):
@@ -255,6 +334,15 @@ def cross_entropy_nd(input, target, weight=None, ignore_index=-100, reduction="m
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
+    if input.ndim == 2 and 0 < input.data.size <= ROWS_KERNEL_MAX:
+        t = _target_array("cross_entropy", input, target)
+        if weight is None:
+            w, w_sum = np.ones(input.shape[1], input.dtype), float(input.shape[1])
+        else:
+            w = _class_weights("cross_entropy", input, weight)
+            w_sum = float(np.add.reduce(w, dtype=np.float64))
+        return CrossEntropyRows.apply(input, np.ascontiguousarray(t, np.int64), w, w_sum,
+                                      int(ignore_index), float(label_smoothing), reduction)
     tg = class_targets("cross_entropy", input, target, weight, ignore_index)
     return CrossEntropy.apply(input, tg, float(label_smoothing), reduction)
 

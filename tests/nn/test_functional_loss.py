@@ -293,6 +293,51 @@ def test_binary_cross_entropy_with_logits_gradgradcheck():
         lambda x: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw), [x])
 
 
+# -- cross_entropy on (N, C): the one-pass row kernels and the numpy pass agree ----------------
+@pytest.mark.parametrize("dtype,tol", [(np.float32, 1e-6), (np.float64, 1e-13)])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing,weighted", [(0.0, False), (0.0, True), (0.3, True)])
+@pytest.mark.parametrize("shape", [(6, 4), (1, 3), (5, 1)], ids=str)
+def test_cross_entropy_row_kernels_match_numpy_pass(monkeypatch, shape, reduction, smoothing,
+                                                    weighted, dtype, tol):
+    from autograd.ops import loss as loss_ops
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-4, 4, shape).astype(dtype)
+    t = rng.integers(0, shape[1], shape[0])
+    t[-1] = -100
+    w = ag.tensor(rng.uniform(0.2, 2, shape[1]).astype(dtype)) if weighted else None
+    g = rng.standard_normal(shape[0] if reduction == "none" else ()).astype(dtype)
+    results = []
+    for limit in (loss_ops.ROWS_KERNEL_MAX, 0):          # kernels, then the numpy pass
+        monkeypatch.setattr(loss_ops, "ROWS_KERNEL_MAX", limit)
+        xt = ag.tensor(x, requires_grad=True)
+        out = F.cross_entropy(xt, ag.tensor(t), weight=w, reduction=reduction,
+                              label_smoothing=smoothing)
+        out.backward(ag.tensor(g))
+        results.append((out.data, xt.grad.data))
+    (loss_k, dx_k), (loss_n, dx_n) = results
+    np.testing.assert_allclose(loss_k, loss_n, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx_k, dx_n, rtol=tol, atol=tol)
+    assert loss_k.dtype == dx_k.dtype == dtype
+
+
+def test_cross_entropy_large_rows_use_numpy_pass_and_match_torch():
+    from autograd.ops import loss as loss_ops
+    shape = (80, 120)
+    assert shape[0] * shape[1] > loss_ops.ROWS_KERNEL_MAX
+    check_op(lambda x, t, w: F.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+             lambda x, t, w: TF.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+             make_inputs=_class_inputs(shape, (80,)), grad_inputs=(0,), gradcheck=False)
+
+
+def test_cross_entropy_nan_logits_give_nan_like_torch():
+    x = np.array([[0.5, np.nan, 1.0], [0.1, 0.2, 0.3]], np.float32)
+    ours = F.cross_entropy(ag.tensor(x), ag.tensor([0, 2]), reduction="none").data
+    ref = TF.cross_entropy(torch.tensor(x), torch.tensor([0, 2]), reduction="none").numpy()
+    np.testing.assert_allclose(ours, ref, rtol=1e-6)
+    assert np.isnan(ours[0]) and np.isfinite(ours[1])
+
+
 # -- errors ------------------------------------------------------------------------------------
 def test_errors_name_the_op_and_shapes():
     x = ag.randn(4, 3)
