@@ -38,19 +38,19 @@ class Node:
     (node, output_nr) for an input produced by an op, or (leaf_tensor, -1) for a leaf.
     Ops may set further attributes on ctx (kept in __dict__).
     """
-    __slots__ = ("fn", "seq", "edges", "needs_input_grad", "out_meta", "_to_save", "_saved",
-                 "_freed", "_tensor_hooks", "_retained", "_trace", "materialize_grads",
-                 "__dict__", "__weakref__")
+    __slots__ = ("fn", "seq", "edges", "needs_input_grad", "out_meta", "__dict__",
+                 "__weakref__")
+    # defaults read from the class until a node sets its own (recording stays cheap)
+    _to_save = ()
+    _saved = None
+    _freed = False
+    _tensor_hooks = None
+    _retained = None
+    _trace = None
+    materialize_grads = True
 
     def __init__(self, fn):
         self.fn = fn
-        self._to_save = ()
-        self._saved = None
-        self._freed = False
-        self._tensor_hooks = None
-        self._retained = None
-        self._trace = None
-        self.materialize_grads = True
 
     # -- the ctx API -------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -145,16 +145,9 @@ class Function:
         """Run forward; record a node when grad mode is on and an input requires grad.
         This runs for every op: keep it lean."""
         if _State.enabled:
-            needs = [isinstance(a, Tensor) and a._requires_grad for a in args]
-            if True in needs:
-                ctx = Node(cls)
-                ctx.needs_input_grad = tuple(needs)
-                _State.enabled = False
-                try:
-                    raw = cls.forward(ctx, *args)
-                finally:
-                    _State.enabled = True
-                return _record(cls, ctx, args, needs, raw)
+            for a in args:
+                if isinstance(a, Tensor) and a._requires_grad:
+                    return _apply_recorded(cls, args)
         raw = cls.forward(_new(_OffTapeContext), *args)
         if type(raw) is np.ndarray:
             out = _make(raw, False, None, 0)
@@ -173,17 +166,35 @@ class Function:
         return out
 
 
-def _record(cls, ctx, args, needs, raw):
-    """Wrap forward's results as outputs of the new node `ctx` and link it into the tape."""
-    ctx.seq = next(_sequence)
+def _apply_recorded(cls, args):
+    """Run forward with recording off on a new node with an edge per input that requires
+    grad, then record it (`_record`)."""
+    ctx = _new(Node)
+    ctx.fn = cls
+    needs = []
     edges = []
-    for a, need in zip(args, needs):
-        if need:
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            needs.append(True)
             fn = a.grad_fn
             edges.append((a, -1) if fn is None else (fn, a._output_nr))
         else:
+            needs.append(False)
             edges.append(None)
+    ctx.needs_input_grad = tuple(needs)
+    _State.enabled = False
+    try:
+        raw = cls.forward(ctx, *args)
+    finally:
+        _State.enabled = True
     ctx.edges = edges
+    return _record(cls, ctx, args, raw)
+
+
+def _record(cls, ctx, args, raw):
+    """Wrap forward's results as outputs of the node `ctx` and link it into the tape (the
+    step gradcheck's culprit search wraps)."""
+    ctx.seq = next(_sequence)
     if type(raw) is not tuple:                      # one output: the common case
         out = _make(raw, False, None, 0) if type(raw) is np.ndarray else Tensor._wrap(raw)
         data = out.data

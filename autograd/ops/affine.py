@@ -7,10 +7,15 @@
 The batch dims of x are folded into the rows of one GEMM, forward and backward. Composed
 from matmul and add this is three recorded ops and an engine-side bias reduction; fused it
 is one (the MLP training-step benchmark measures the difference). The composed form stays
-in nn.functional.linear as its test oracle. The backward is made of matmul and sum, so
-gradients of any order work. Not an ops family: no Tensor method.
+in nn.functional.linear as its test oracle. Recorded (create_graph=True), the backward is
+made of matmul and sum, so gradients of any order work; otherwise it runs the same formulas
+on arrays.
 """
+import numpy as np
+
 from ..function import Function
+from ..grad_mode import _State
+from ..tensor import Tensor
 from .linalg import MatMul, _mT
 
 __all__ = ["Affine", "affine"]
@@ -30,6 +35,8 @@ class Affine(Function):
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
+        if not _State.enabled:                  # off the tape: three numpy calls
+            return _backward_arrays(ctx, x.data, w.data, g.data)
         x_rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])    # (R, in)
         g_rows = g if g.ndim == 2 else g.reshape(-1, w.shape[0])     # (R, out)
         dx = dw = db = None
@@ -42,6 +49,26 @@ class Affine(Function):
         if ctx.has_bias and ctx.needs_input_grad[2]:
             db = g_rows.sum(0)                                       # db = sum_rows g
         return dx, dw, db
+
+
+def _backward_arrays(ctx, x, w, g):
+    """The rules above on arrays (no create_graph): the Tensor form costs four recorded-op
+    applies per layer, which dominate a small network's backward."""
+    g_rows = g if g.ndim == 2 else g.reshape(-1, w.shape[0])         # (R, out)
+    dx = dw = db = None
+    if ctx.needs_input_grad[0]:
+        dx = g_rows @ w                                              # dx = g W
+        dx = _const(dx if x.ndim == 2 else dx.reshape(x.shape))
+    if ctx.needs_input_grad[1]:
+        x_rows = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])    # (R, in)
+        dw = _const(g_rows.T @ x_rows)                               # dW = g^T x
+    if ctx.has_bias and ctx.needs_input_grad[2]:
+        db = _const(np.add.reduce(g_rows, axis=0))                   # db = sum_rows g
+    return dx, dw, db
+
+
+def _const(a):
+    return Tensor._make(a, False, None, 0)
 
 
 def affine(x, w, b=None):
