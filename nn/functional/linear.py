@@ -46,6 +46,8 @@ def _rows(x, features):
 
 def linear(input, weight, bias=None):
     """input: (*, in), weight: (out, in) or (in,), bias: (out,) or () -> (*, out) or (*)."""
+    if _plain_affine(input, weight, bias):
+        return affine(input, weight, bias)                  # one fused primitive
     _check_tensor("linear", "input", input)
     _check_tensor("linear", "weight", weight)
     if input.ndim == 0 or weight.ndim not in (1, 2) or \
@@ -61,6 +63,20 @@ def linear(input, weight, bias=None):
     if weight.ndim == 2:
         return affine(input, weight, bias)                  # one fused primitive
     return _linear_composed(input, weight, bias)
+
+
+def _plain_affine(input, weight, bias):
+    """The common case, checked quickly: Tensors of one dtype, x: (*, in), W: (out, in),
+    b: (out,) or None. Anything else takes linear's full checks (and their errors)."""
+    if not (isinstance(input, ag.Tensor) and isinstance(weight, ag.Tensor)):
+        return False
+    x, w = input.data, weight.data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
+        return False
+    if bias is None:
+        return True
+    return isinstance(bias, ag.Tensor) and bias.data.shape == w.shape[:1] and \
+        bias.data.dtype == w.dtype
 
 
 def _linear_composed(input, weight, bias=None):
