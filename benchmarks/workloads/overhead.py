@@ -2,7 +2,9 @@
 
     op_add_4    a + b on 4-element float32 tensors that require grad (forward only)
     expr_4      (a * b + a).sum().backward() on 4-element float32 tensors; the engine's
-                target is at most 0.5x PyTorch's time
+                target is at most 0.5x PyTorch's time. Baseline "minimal tape": the leanest
+                Python tape (benchmarks/workloads/minimal_tape.py), a floor for any engine
+                built from Python objects
 """
 import numpy as np
 
@@ -52,12 +54,18 @@ register(Workload(
     check=allclose_check(rtol=1e-6, atol=0), ops=1, threaded=False,
 ))
 
+def _minimal_tape(quick):
+    from .minimal_tape import setup_expr
+    return setup_expr(_A, _B)
+
+
 register(Workload(
     name="expr_4",
     sizes="4 float32, (a*b+a).sum().backward()",
     description="a tiny expression forward and backward (3 ops: mul, add, sum)",
     setup_ours=_expr(_ours_leaves), setup_torch=_expr(_torch_leaves),
     check=allclose_check(rtol=1e-6, atol=0), ops=3, threaded=False,
+    baselines={"minimal tape": _minimal_tape},
     target=("ours <= 0.5x PyTorch",
             lambda row: None if row.get("ratio") is None else row["ratio"] <= 0.5),
 ))
