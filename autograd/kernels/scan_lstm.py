@@ -1,7 +1,7 @@
 """The LSTM scan (layout and conventions in scan.py), with PyTorch's gate order [i f g o] and
 optional projection (proj_size P < H; without it P = H and h_t = m_t):
 
-    [a_i a_f a_g a_o] = xg_t + h_{t-1} W_hh^T            W_hh: (4H, P)
+    [a_i a_f a_g a_o] = xg_t + b + h_{t-1} W_hh^T        W_hh: (4H, P), b = b_ih + b_hh
     i, f, o = sigmoid(a_i, a_f, a_o),  g = tanh(a_g)
     c_t = f c_{t-1} + i g
     m_t = o tanh(c_t)
@@ -13,88 +13,106 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t and dc_t = dc (from t + 1
     da_i = dc_t g i (1 - i)        da_f = dc_t c_{t-1} f (1 - f)
     da_g = dc_t i (1 - g^2)        da_o = dm tanh(c_t) o (1 - o)
     dc_{t-1} = dc_t f,             dh_{t-1} = da W_hh
+    db = sum_rows da               (accumulated in float64 while da is written)
+
+The sequences of a batch are independent: the *_rows helpers run the recurrence of the
+sequences lo <= s < hi only, and the *_parallel kernels run disjoint runs of sequences on
+numba's threads (bounds: (chunks + 1,) from chunk_bounds; each chunk writes its own rows,
+states and db_parts row). The plain kernels run all sequences on the calling thread.
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, copy_rows, final_rows, gate_scalar, matmul_into,
-                        scan_jit, state_rows, tanh_into)
+from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, matvec_into,
+                        prange, scan_helper, scan_jit, sigmoid_scalar, tanh_scalar)
 
-__all__ = ["lstm_scan_forward", "lstm_scan_backward"]
+__all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_scan_forward_parallel",
+           "lstm_scan_backward_parallel"]
 
 
-@scan_jit(globals())
-def lstm_scan_forward(gates, whh_t, whr_t, h0, c0, sizes, reverse, fast, hs, cs, tanh_c, m,
-                      h_n, c_n):
-    """gates: (R, 4H) in: xg, out: the activated gates [i f g o]; whh_t: (P, 4H) = W_hh^T,
-    whr_t: (H, P) = W_hr^T or (0, 0) without projection, h0: (B, P), c0: (B, H), sizes: (T,)
-    int64. Out: hs: (R, P); cs, tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t)
-    with projection ((0, 0) without); h_n, c_n: (B, P), (B, H) the final states."""
+@scan_helper
+def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets, reverse,
+                      fast, hs, cs, tanh_c, m):
+    """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's)."""
     steps = sizes.size
     nh = c0.shape[1]
     proj = whr_t.shape[0] > 0
-    offsets = batch_offsets(sizes)
-    scratch = h0.copy()
-    hw = np.empty((h0.shape[0], 4 * nh), gates.dtype)
+    scratch = np.empty((max(hi - lo, 0), h0.shape[1]), gates.dtype)
+    hw = np.empty((max(hi - lo, 0), 4 * nh), gates.dtype)
+    acc = np.empty((4, 4 * nh), gates.dtype)
     for step in range(steps):
         t = steps - 1 - step if reverse else step
-        nb = sizes[t]
-        o = offsets[t]
+        nb = min(sizes[t], hi) - lo
+        if nb <= 0:
+            continue
+        o = offsets[t] + lo
         tp = t + 1 if reverse else t - 1
-        po = offsets[tp] if step > 0 else 0
-        npv = sizes[tp] if step > 0 else 0
-        g = gates[o:o + nb]
-        matmul_into(state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch), whh_t,
-                    hw[:nb])
-        for r in range(nb):
-            row = g[r]
-            hw_r = hw[r]
-            for j in range(4 * nh):                  # tanh for g, sigmoid for i, f, o
-                row[j] = gate_scalar(row[j] + hw_r[j], (j >= 2 * nh) & (j < 3 * nh), fast)
-            c_r = cs[o + r]
-            cp = cs[po + r] if r < npv else c0[r]
-            for j in range(nh):
-                c_r[j] = row[nh + j] * cp[j] + row[j] * row[2 * nh + j]
-        tanh_into(cs[o:o + nb].reshape(nb * nh), tanh_c[o:o + nb].reshape(nb * nh), fast)
+        po = offsets[tp] + lo if step > 0 else 0
+        npv = max(min(sizes[tp], hi) - lo, 0) if step > 0 else 0
+        hprev = chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch)
+        if nb < 4:
+            matvec_into(hprev, whh_t, hw[:nb], acc)
+        else:
+            matmul_into(hprev, whh_t, hw[:nb])
         out = m[o:o + nb] if proj else hs[o:o + nb]
         for r in range(nb):
-            row = g[r]
+            row = gates[o + r]
+            hw_r = hw[r]
+            for k in range(4):           # gate block k: tanh for g (k = 2), else sigmoid
+                a = row[k * nh:(k + 1) * nh]     # loops over views from 0 vectorise well
+                a_h = hw_r[k * nh:(k + 1) * nh]
+                a_b = bias[k * nh:(k + 1) * nh]
+                if k == 2:
+                    for j in range(nh):
+                        a[j] = tanh_scalar(a[j] + a_b[j] + a_h[j], fast)
+                else:
+                    for j in range(nh):
+                        a[j] = sigmoid_scalar(a[j] + a_b[j] + a_h[j], fast)
+            c_r = cs[o + r]
             tc = tanh_c[o + r]
+            cp = cs[po + r] if r < npv else c0[lo + r]
             out_r = out[r]
+            # separate loops: few arrays per loop keep LLVM's aliasing checks (and so its
+            # vectorisation) within bounds
+            for j in range(nh):
+                c_r[j] = row[nh + j] * cp[j] + row[j] * row[2 * nh + j]
+            for j in range(nh):
+                tc[j] = tanh_scalar(c_r[j], fast)
             for j in range(nh):
                 out_r[j] = row[3 * nh + j] * tc[j]
         if proj:
             matmul_into(out, whr_t, hs[o:o + nb])
-    final_rows(hs, sizes, reverse, h_n)
-    final_rows(cs, sizes, reverse, c_n)
 
 
-@scan_jit(globals())
-def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
-                       dh_all):
-    """g_hs: (R, P) output gradients, whh: (4H, P) = W_hh, whr: (P, H) = W_hr or (0, 0),
-    c0: (B, H); gates, cs, tanh_c: saved by the forward. dh: (B, P), dc: (B, H) in:
-    gradients of the final states, out: of the initial states. Out: da: (R, 4H) gradients of
-    the pre-activations; dh_all: (R, P) with projection, the gradient of each step's h_t."""
+@scan_helper
+def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, reverse,
+                       dh, dc, da, dh_all, db):
+    """The backward of the sequences lo <= s < hi (arguments: lstm_scan_backward's); db:
+    (4H,) float64, adds the sum of their rows of da."""
     steps = sizes.size
     nh = dc.shape[1]
     proj = whr.shape[0] > 0
-    offsets = batch_offsets(sizes)
-    dm = np.empty(dc.shape if proj else (0, 0), dc.dtype)
+    dm = np.empty((max(hi - lo, 0), nh) if proj else (0, 0), dc.dtype)
+    acc = np.empty((4, dh.shape[1]), dc.dtype)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
-        nb = sizes[t]
-        o = offsets[t]
+        nb = min(sizes[t], hi) - lo
+        if nb <= 0:
+            continue
+        o = offsets[t] + lo
         first = step == steps - 1            # the step the forward visited first
         tp = t + 1 if reverse else t - 1
-        po = 0 if first else offsets[tp]
-        npv = 0 if first else sizes[tp]
-        dht = dh[:nb]
-        dhf = dht.reshape(nb * dht.shape[1])
-        gf = g_hs[o:o + nb].reshape(nb * dht.shape[1])
-        for i in range(dhf.size):
-            dhf[i] += gf[i]
+        po = 0 if first else offsets[tp] + lo
+        npv = 0 if first else max(min(sizes[tp], hi) - lo, 0)
+        dht = dh[lo:lo + nb]
+        for r in range(nb):
+            d_r = dht[r]
+            g_r = g_hs[o + r]
+            for j in range(dht.shape[1]):
+                d_r[j] += g_r[j]
         if proj:
-            copy_rows(dht, dh_all[o:o + nb])
+            dh_rows = dh_all[o:o + nb]
+            for r in range(nb):
+                dh_rows[r, :] = dht[r]
             dmt = dm[:nb]
             matmul_into(dht, whr, dmt)
         else:
@@ -103,8 +121,8 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
             row = gates[o + r]
             d = da[o + r]
             tc = tanh_c[o + r]
-            cp = cs[po + r] if r < npv else c0[r]
-            dc_r = dc[r]
+            cp = cs[po + r] if r < npv else c0[lo + r]
+            dc_r = dc[lo + r]
             dm_r = dmt[r]
             for j in range(nh):
                 i = row[j]
@@ -119,4 +137,75 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
                 d[2 * nh + j] = dct * i * (1 - gg * gg)
                 d[3 * nh + j] = dmj * tcj * og * (1 - og)
                 dc_r[j] = dct * f
-        matmul_into(da[o:o + nb], whh, dht)
+            for j in range(4 * nh):
+                db[j] += d[j]
+        if nb < 4:
+            matvec_into(da[o:o + nb], whh, dht, acc)
+        else:
+            matmul_into(da[o:o + nb], whh, dht)
+
+
+@scan_jit(globals())
+def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
+                      cs, tanh_c, m, h_n, c_n):
+    """x: (R, I) the input rows and wih_t: (I, 4H) = W_ih^T, or wih_t (0, 0) when gates
+    already holds xg = x W_ih^T (a small product is cheaper here than a BLAS call);
+    gates: (R, 4H) in: xg (or nothing), out: the activated gates [i f g o]; whh_t: (P, 4H) =
+    W_hh^T, bias: (4H,) b_ih + b_hh (zeros without), whr_t: (H, P) = W_hr^T or (0, 0)
+    without projection, h0: (B, P), c0: (B, H), sizes: (T,) int64. Out: hs: (R, P); cs,
+    tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t) with projection ((0, 0)
+    without); h_n, c_n: (B, P), (B, H) the final states."""
+    if wih_t.shape[0] > 0:
+        matmul_into(x, wih_t, gates)
+    offsets = batch_offsets(sizes)
+    lstm_forward_rows(0, h0.shape[0], gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
+                      reverse, fast, hs, cs, tanh_c, m)
+    final_rows(hs, sizes, reverse, h_n)
+    final_rows(cs, sizes, reverse, c_n)
+
+
+@scan_jit(globals(), parallel=True)
+def lstm_scan_forward_parallel(bounds, x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
+                               reverse, fast, hs, cs, tanh_c, m, h_n, c_n):
+    """lstm_scan_forward with the runs of sequences bounds[k] <= s < bounds[k + 1] on
+    numba's threads (bounds: (chunks + 1,) int64, from 0 to B)."""
+    if wih_t.shape[0] > 0:
+        matmul_into(x, wih_t, gates)
+    offsets = batch_offsets(sizes)
+    for k in prange(bounds.size - 1):
+        lstm_forward_rows(bounds[k], bounds[k + 1], gates, whh_t, bias, whr_t, h0, c0, sizes,
+                          offsets, reverse, fast, hs, cs, tanh_c, m)
+    final_rows(hs, sizes, reverse, h_n)
+    final_rows(cs, sizes, reverse, c_n)
+
+
+@scan_jit(globals())
+def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
+                       dh_all, db):
+    """g_hs: (R, P) output gradients, whh: (4H, P) = W_hh, whr: (P, H) = W_hr or (0, 0),
+    c0: (B, H); gates, cs, tanh_c: saved by the forward. dh: (B, P), dc: (B, H) in:
+    gradients of the final states, out: of the initial states. Out: da: (R, 4H) gradients of
+    the pre-activations; dh_all: (R, P) with projection, the gradient of each step's h_t;
+    db: (4H,) float64 the sum of da's rows."""
+    offsets = batch_offsets(sizes)
+    db[:] = 0
+    lstm_backward_rows(0, dc.shape[0], g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets,
+                       reverse, dh, dc, da, dh_all, db)
+
+
+@scan_jit(globals(), parallel=True)
+def lstm_scan_backward_parallel(bounds, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
+                                dh, dc, da, dh_all, db):
+    """lstm_scan_backward with the runs of sequences bounds[k] <= s < bounds[k + 1] on
+    numba's threads (each run sums its rows of da into its own row of a scratch array)."""
+    offsets = batch_offsets(sizes)
+    chunks = bounds.size - 1
+    parts = np.zeros((chunks, db.size), np.float64)
+    for k in prange(chunks):
+        lstm_backward_rows(bounds[k], bounds[k + 1], g_hs, whh, whr, c0, gates, cs, tanh_c,
+                           sizes, offsets, reverse, dh, dc, da, dh_all, parts[k])
+    for j in range(db.size):
+        total = 0.0
+        for k in range(chunks):
+            total += parts[k, j]
+        db[j] = total

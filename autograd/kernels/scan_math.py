@@ -4,6 +4,7 @@ from their whole-sequence loops.
     gate_scalar(x, tanh, fast)     tanh(x) or sigmoid(x) (sigmoid_scalar, tanh_scalar;
                                    sigmoid_into / tanh_into over (n,) arrays)
     matmul_into(a, b, out)         out = a @ b, a: (m, k), b: (k, n) (one step's product)
+    matvec_into(a, b, out, acc)    the same for m < 4 rows (short dependency chains)
     state_rows / final_rows        where a step's starting states and the final states are
     fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
 
@@ -34,8 +35,9 @@ import numpy as np
 
 from ._jit import _numba, jit
 
-__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "copy_rows", "scan_jit", "batch_offsets",
-           "state_rows", "final_rows", "activation", "matmul"]
+__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matvec_into", "copy_rows", "scan_jit",
+           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "chunk_bounds",
+           "final_rows", "activation", "matmul", "matvec", "prange"]
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that k * LN2_HI is exact
@@ -180,6 +182,38 @@ def matmul_into(a, b, out):
                 o[j] = fma(av, bp[j], o[j])
 
 
+def matvec_into(a, b, out, acc):
+    """out = a @ b for C-contiguous a: (m, k) with few rows (m < 4: matmul_into's row blocks
+    do not apply), b: (k, n), out: (m, n); acc: (4, n) scratch. At one row the product is a
+    chain of k dependent multiply-adds per output: here four partial sums (over alternate
+    runs of four rows of b) keep four chains of k / 4 in flight, added at the end."""
+    m, k = a.shape
+    n = b.shape[1]
+    k16 = k - k % 16
+    for i in range(m):
+        for c in range(4):
+            s = acc[c]
+            for j in range(n):
+                s[j] = 0
+        for p in range(0, k16, 16):
+            for c in range(4):
+                q = p + 4 * c
+                s = acc[c]
+                b0, b1, b2, b3 = b[q], b[q + 1], b[q + 2], b[q + 3]
+                a0, a1, a2, a3 = a[i, q], a[i, q + 1], a[i, q + 2], a[i, q + 3]
+                for j in range(n):
+                    s[j] = fma(a3, b3[j], fma(a2, b2[j], fma(a1, b1[j], fma(a0, b0[j], s[j]))))
+        o = out[i]
+        s0, s1, s2, s3 = acc[0], acc[1], acc[2], acc[3]
+        for j in range(n):
+            o[j] = (s0[j] + s1[j]) + (s2[j] + s3[j])
+        for p in range(k16, k):
+            av = a[i, p]
+            bp = b[p]
+            for j in range(n):
+                o[j] = fma(av, bp[j], o[j])
+
+
 def copy_rows(src, dst):
     """dst[:] = src for C-contiguous arrays of the same shape (one flat loop)."""
     s = src.reshape(src.size)
@@ -192,17 +226,34 @@ def state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch):
     """The states the rows of step t (visited `step`-th) start from, as a contiguous
     (sizes[t], H) block: a block of hs (or of h0 at the first step) when it can be, else
     gathered into scratch (B, H) (reverse over a growing packed batch)."""
-    nb = sizes[t]
+    return chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, 0, h0.shape[0], scratch)
+
+
+def chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch):
+    """state_rows for the sequences lo <= s < hi only: their rows of step t, a contiguous
+    (n, H) block with n = min(sizes[t], hi) - lo > 0; scratch: (hi - lo, H)."""
+    nb = min(sizes[t], hi) - lo
     if step == 0:
-        return h0[:nb]
+        return h0[lo:lo + nb]
     tp = t + 1 if reverse else t - 1
-    po = offsets[tp]
-    npv = sizes[tp]
+    po = offsets[tp] + lo
+    npv = max(min(sizes[tp], hi) - lo, 0)
     if npv >= nb:
         return hs[po:po + nb]
     copy_rows(hs[po:po + npv], scratch[:npv])
-    copy_rows(h0[npv:nb], scratch[npv:nb])
+    copy_rows(h0[lo + npv:lo + nb], scratch[npv:nb])
     return scratch[:nb]
+
+
+def chunk_bounds(batch, chunks):
+    """(chunks + 1,) int64 bounds splitting the sequences 0..batch-1 into `chunks` runs of
+    nearly equal length, multiples of 4 where it can (the loop GEMM's row blocks)."""
+    bounds = np.zeros(chunks + 1, np.int64)
+    for c in range(1, chunks + 1):
+        b = (batch * c // chunks + 2) // 4 * 4
+        bounds[c] = min(max(b, bounds[c - 1]), batch)
+    bounds[chunks] = batch
+    return bounds
 
 
 def final_rows(hs, sizes, reverse, h_n):
@@ -227,7 +278,8 @@ def batch_offsets(sizes):
 
 
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
-          "tanh_into", "copy_rows", "batch_offsets", "state_rows")   # inlined: no call cost
+          "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
+          "chunk_bounds", "matvec_into")                              # inlined: no call cost
 HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
 _compiled = {}
 
@@ -290,11 +342,37 @@ def _flush_if_stale(dispatcher):
         pass
 
 
-def scan_jit(namespace):
-    """jit() for a scan kernel module whose globals are `namespace`: before the kernel's first
-    compile, the helper names in that module are replaced by their compiled versions."""
+def scan_helper(py_func):
+    """Marks a function of a scan kernel module as a helper of its kernels: scan_jit compiles
+    it (once, cached, not inlined) and rebinds its name in the module before a kernel that
+    calls it compiles. Until then it stays a plain Python function."""
+    py_func.scan_helper = True
+    return py_func
+
+
+prange = range       # numba.prange in a kernel module once scan_jit compiles (numba is
+                     # imported lazily: _jit._numba sets its environment first)
+
+
+def _compile_module_helpers(namespace):
+    """Compile the module's scan_helper functions (see scan_helper), once, and bind prange
+    to numba's."""
+    numba = _numba()
+    if namespace.get("prange") is range:
+        namespace["prange"] = numba.prange
+    for name, value in list(namespace.items()):
+        if getattr(value, "scan_helper", False) and not hasattr(value, "py_func"):
+            compiled = numba.njit(cache=True, error_model="numpy")(value)
+            _flush_if_stale(compiled)
+            namespace[name] = compiled
+
+
+def scan_jit(namespace, **options):
+    """jit(**options) for a scan kernel module whose globals are `namespace`: before the
+    kernel's first compile, the helper names in that module are replaced by their compiled
+    versions (scan_math's, and the module's own scan_helper functions)."""
     def wrap(py_func):
-        kernel = jit()(py_func)
+        kernel = jit(**options)(py_func)
         compiled = None
 
         def dispatcher():
@@ -302,6 +380,7 @@ def scan_jit(namespace):
             if compiled is None:
                 namespace.update({k: v for k, v in _compiled_helpers().items()
                                   if k in namespace})
+                _compile_module_helpers(namespace)
                 compiled = kernel.dispatcher()
                 _flush_if_stale(compiled)
             return compiled
@@ -320,6 +399,12 @@ def scan_jit(namespace):
 def matmul(a, b, out):
     """out = a @ b with matmul_into (for tests)."""
     matmul_into(a, b, out)
+
+
+@scan_jit(globals())
+def matvec(a, b, out):
+    """out = a @ b with matvec_into (for tests)."""
+    matvec_into(a, b, out, np.empty((4, b.shape[1]), out.dtype))
 
 
 @scan_jit(globals())

@@ -3,11 +3,31 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan_lstm as K
+from ..kernels._jit import _numba
+from ..kernels.scan_math import chunk_bounds
 from ._scan_util import (carray, check_dtypes, check_scan_args, check_states, initial_state,
-                         input_gates, linear_grads, once_only, rows_of, save, saved,
-                         step_sizes)
+                         linear_grads, once_only, rows_of, save, saved, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
+
+
+# The threaded kernels (runs of sequences on numba's threads) are off: alone they run the
+# scan of LSTM(32, 128) on a batch of 32 in 0.55x the time, but inside a training step, right
+# after numpy's BLAS calls or other work of the main thread, numba's woken workers got no
+# second core for the few milliseconds a scan takes and ran no faster than one thread.
+THREADED = False
+PARALLEL_ROWS = 8            # sequences per thread at least, for the threaded kernels
+KERNEL_INPUT_GEMM = 1 << 20  # x W_ih^T up to this many multiply-adds in the kernel's loops
+                             # (BLAS's thread start-up costs more at such sizes)
+
+
+def _chunk_bounds(batch):
+    """(chunks + 1,) bounds of the runs of sequences the threaded kernels split the batch
+    into, or None for the single-threaded kernels (a small batch, or one thread)."""
+    if not THREADED or batch < 2 * PARALLEL_ROWS:
+        return None
+    chunks = min(_numba().get_num_threads(), batch // PARALLEL_ROWS)
+    return None if chunks < 2 else chunk_bounds(batch, chunks)
 
 
 class LSTMScan(Function):
@@ -20,22 +40,34 @@ class LSTMScan(Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, reverse):
         dtype = x.data.dtype
         rows = rows_of(x)
-        xg = input_gates(rows, w_ih.data, None if b_ih is None else b_ih.data,
-                         None if b_hh is None else b_hh.data)
-        count, hidden, proj = xg.shape[0], w_hh.shape[0] // 4, w_hh.shape[1]
+        count, hidden, proj = rows.shape[0], w_hh.shape[0] // 4, w_hh.shape[1]
+        if count * rows.shape[1] * 4 * hidden <= KERNEL_INPUT_GEMM:
+            wih_t = carray(w_ih.data.T, dtype)       # the kernel computes xg = x W_ih^T
+            gates = np.empty((count, 4 * hidden), dtype)
+        else:
+            wih_t = np.empty((0, 0), dtype)
+            gates = np.matmul(rows, w_ih.data.T)     # xg
+        bias = np.zeros(4 * hidden, dtype)           # b_ih + b_hh, added by the kernel
+        for b in (b_ih, b_hh):
+            if b is not None:
+                bias += b.data
         states = (h0, c0)
         h0 = initial_state(h0, sizes[0], proj, dtype)
         c0 = initial_state(c0, sizes[0], hidden, dtype)
         hs = np.empty((count, proj), dtype)
-        gates = xg                                   # the kernel writes the gates over xg
         cs, tanh_c = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
         h_n, c_n = np.empty_like(h0), np.empty_like(c0)
         if w_hr is None:
             whr_t, m = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
         else:
             whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
-        K.lstm_scan_forward(gates, carray(w_hh.data.T, dtype), whr_t, h0, c0, sizes, reverse,
-                            dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+        args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
+                reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+        bounds = _chunk_bounds(h0.shape[0])
+        if bounds is None:
+            K.lstm_scan_forward(*args)
+        else:
+            K.lstm_scan_forward_parallel(bounds, *args)
         save(ctx, (x, w_ih, w_hh, w_hr) + states, (rows, hs, h0, c0, gates, cs, tanh_c, m))
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
@@ -49,18 +81,23 @@ class LSTMScan(Function):
         dh = np.array(g_hn.data, dtype=dtype, order="C")
         dc = np.array(g_cn.data, dtype=dtype, order="C")
         da = np.empty(gates.shape, dtype)
+        db = np.empty(gates.shape[1], np.float64)
         if w_hr is None:
             whr, dh_all = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
         else:
             whr, dh_all = carray(w_hr.data, dtype), np.empty(hs.shape, dtype)
-        K.lstm_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
-                             carray(w_hh.data, dtype), whr, c0, gates, cs, tanh_c, ctx.sizes,
-                             ctx.reverse, dh, dc, da, dh_all)
+        args = (carray(g_out.data, dtype).reshape(hs.shape), carray(w_hh.data, dtype), whr, c0,
+                gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db)
+        bounds = _chunk_bounds(dh.shape[0])
+        if bounds is None:
+            K.lstm_scan_backward(*args)
+        else:
+            K.lstm_scan_backward_parallel(bounds, *args)
         needs = ctx.needs_input_grad
         dw_hr = dh_all.T @ m if w_hr is not None and needs[7] else None     # sum dh^T m
         return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
                             None if ctx.zero_h0 else h0, states=(dh, dc),
-                            extra=(dw_hr,))
+                            extra=(dw_hr,), d_bias=db)
 
 
 def lstm_scan(input, h0=None, c0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, w_hr=None,

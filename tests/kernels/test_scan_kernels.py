@@ -9,7 +9,7 @@ import pytest
 from autograd.kernels import scan as KR
 from autograd.kernels import scan_gru as KG
 from autograd.kernels import scan_lstm as KL
-from autograd.kernels.scan_math import activation, matmul
+from autograd.kernels.scan_math import activation, matmul, matvec
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 SIZES = {"padded": [3, 3, 3, 3], "packed": [4, 3, 3, 1, 1]}
@@ -131,35 +131,57 @@ def test_rnn_scan_kernels(relu, layout, reverse, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("reverse", [False, True])
-@pytest.mark.parametrize("layout", list(SIZES))
+@pytest.mark.parametrize("layout", list(SIZES) + ["packed_wide"])
 @pytest.mark.parametrize("proj", [None, 3])
-def test_lstm_scan_kernels(proj, layout, reverse, dtype):
-    sizes = np.array(SIZES[layout], np.int64)
+@pytest.mark.parametrize("bounds", [None, "split"])
+@pytest.mark.parametrize("input_gemm", [False, True])
+def test_lstm_scan_kernels(input_gemm, bounds, proj, layout, reverse, dtype):
+    """The single-threaded kernels, and the threaded ones over runs of sequences (bounds:
+    one empty run, runs that end before the last steps of a packed batch); the input
+    projection given (xg) or computed by the kernel from x and W_ih^T."""
+    sizes = np.array(SIZES.get(layout, [9, 9, 7, 5, 5, 2, 1]), np.int64)
     hidden = 5
     d = _data(dtype, sizes, 4, hidden, proj)
+    empty = np.empty((0, 0), dtype)
+    x, wih_t = empty, empty
+    if input_gemm:
+        rng = np.random.default_rng(2)
+        x = rng.uniform(-1, 1, (int(sizes.sum()), 6)).astype(dtype)
+        wih_t = rng.uniform(-0.5, 0.5, (6, 4 * hidden)).astype(dtype)
+        d["xg"] = x @ wih_t
     w_hr = (np.random.default_rng(1).uniform(-0.7, 0.7, (proj, hidden)).astype(dtype)
             if proj else None)
     f64 = {k: v.astype(np.float64) for k, v in d.items()}
-    ref = lstm_reference(f64["xg"], f64["w_hh"], None if w_hr is None else
+    ref = lstm_reference(f64["xg"] + f64["b"], f64["w_hh"], None if w_hr is None else
                          w_hr.astype(np.float64), f64["h0"], f64["c0"], sizes, reverse,
                          f64["g_hs"], f64["g_hn"], f64["g_cn"])
     rows = int(sizes.sum())
     hs = np.empty((rows, proj or hidden), dtype)
-    gates = d["xg"].copy()
+    gates = np.full_like(d["xg"], np.nan) if input_gemm else d["xg"].copy()
     cs, tanh_c = np.empty((rows, hidden), dtype), np.empty((rows, hidden), dtype)
     h_n, c_n = np.empty_like(d["h0"]), np.empty_like(d["c0"])
-    empty = np.empty((0, 0), dtype)
     m = np.empty((rows, hidden), dtype) if proj else empty
     whr_t = np.ascontiguousarray(w_hr.T) if proj else empty
-    KL.lstm_scan_forward(gates, np.ascontiguousarray(d["w_hh"].T), whr_t, d["h0"], d["c0"],
-                         sizes, reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+    args = (x, wih_t, gates, np.ascontiguousarray(d["w_hh"].T), d["b"], whr_t, d["h0"],
+            d["c0"], sizes, reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+    cuts = np.array([0, 1, 1, 3, sizes[0]] if sizes[0] > 3 else [0, 1, 1, sizes[0]], np.int64)
+    if bounds is None:
+        KL.lstm_scan_forward(*args)
+    else:
+        KL.lstm_scan_forward_parallel(cuts, *args)
     dh, dc, da = d["g_hn"].copy(), d["g_cn"].copy(), np.empty_like(gates)
     dh_all = np.empty_like(hs) if proj else empty
-    KL.lstm_scan_backward(d["g_hs"], d["w_hh"], w_hr if proj else empty, d["c0"], gates, cs,
-                          tanh_c, sizes, reverse, dh, dc, da, dh_all)
+    db = np.full(4 * hidden, np.nan)
+    args = (d["g_hs"], d["w_hh"], w_hr if proj else empty, d["c0"], gates, cs, tanh_c, sizes,
+            reverse, dh, dc, da, dh_all, db)
+    if bounds is None:
+        KL.lstm_scan_backward(*args)
+    else:
+        KL.lstm_scan_backward_parallel(cuts, *args)
     for name, ours, want in zip(("hs", "h_n", "c_n", "dh0", "dc0", "da"),
                                 (hs, h_n, c_n, dh, dc, da), ref):
         _close(name, ours, want, dtype)
+    _close("db", db, ref[-1].sum(0), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -212,6 +234,17 @@ def test_matmul(shape):
     a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
     out = np.full((m, n), np.nan)
     matmul(a, b, out)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 6), (3, 5, 2), (1, 128, 32), (2, 33, 17), (1, 16, 1),
+                                   (3, 47, 9), (1, 0, 3), (2, 4, 0)])
+def test_matvec(shape):
+    m, k, n = shape
+    rng = np.random.default_rng(k)
+    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    out = np.full((m, n), np.nan)
+    matvec(a, b, out)
     np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
 
 
