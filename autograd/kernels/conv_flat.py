@@ -25,6 +25,7 @@ or ow >= OW are computed and dropped (about 15 % of a 14x14 'same' plane).
                                w: (O, C/G, T)
     flat_unpack(yf, ext, bias, has_bias, y)
                                y: (N, O, OD, OH, OW) = (bias +) the kept positions of yf
+    (both split across threads by images: pack_images, unpack_images)
 
 flat_conv works on blocks of _BLOCK positions: the block's rows of four output channels stay
 in L1 while every input channel and tap adds to them; the inner loop sums three taps for four
@@ -42,9 +43,11 @@ import numpy as np
 
 from ._jit import _numba, jit
 
-__all__ = ["flat_plan", "FlatPlan", "flat_pack", "flat_conv", "flat_unpack", "run_split"]
+__all__ = ["flat_plan", "FlatPlan", "flat_pack", "flat_conv", "flat_unpack", "pack_images",
+           "unpack_images", "run_split", "run_ranges", "split_bounds", "threads"]
 
 _BLOCK = 2048          # positions per block: four output rows and three input views in L1
+_COPY_SPLIT = 1 << 21  # elements per thread of flat_pack and flat_unpack
 
 
 def flat_plan(size, out, kernel, pad, dilation):
@@ -85,76 +88,114 @@ _split = threading.Lock()
 _executor = [None, 0, 0]       # run_split's thread pool, its size and the process it is in
 
 
-def run_split(kernel, total, *args):
-    """kernel(*args[:-1], start, stop, args[-1]) over [0, total), split into one range per
-    thread when there is work for more than one: numba's thread count, the setting that
-    limits the library's other parallel kernels. Ranges start at multiples of _BLOCK and
-    write disjoint columns of the output (the last argument)."""
-    threads = min(_numba().get_num_threads(), total // _BLOCK)
-    if threads < 2:
-        kernel(*args[:-1], 0, total, args[-1])
+def threads():
+    """How many threads the split kernels use: numba's thread count, the setting that limits
+    the library's other parallel kernels."""
+    return _numba().get_num_threads()
+
+
+def run_ranges(kernel, bounds, *args):
+    """kernel(*args[:-1], start, stop, args[-1]) for each consecutive pair (start, stop) of
+    `bounds`, the last range on the calling thread and the others on a thread pool. The
+    ranges must write disjoint parts of the output (the last argument)."""
+    ranges = list(zip(bounds[:-1], bounds[1:]))
+    if len(ranges) < 2:
+        for start, stop in ranges:
+            kernel(*args[:-1], start, stop, args[-1])
         return
     with _split:
         # a new pool when more threads are wanted, or in a forked child (which has none of
         # its parent's worker threads)
-        if _executor[1] < threads or _executor[2] != os.getpid():
-            _executor[:] = (ThreadPoolExecutor(threads, thread_name_prefix="tapegrad"),
-                            threads, os.getpid())
+        if _executor[1] < len(ranges) - 1 or _executor[2] != os.getpid():
+            _executor[:] = (ThreadPoolExecutor(len(ranges) - 1, thread_name_prefix="tapegrad"),
+                            len(ranges) - 1, os.getpid())
         pool = _executor[0]
-    step = -(-total // threads // _BLOCK) * _BLOCK
-    jobs = [pool.submit(kernel, *args[:-1], start, min(total, start + step), args[-1])
-            for start in range(0, total, step)]
-    for job in jobs:
-        job.result()
+    jobs = [pool.submit(kernel, *args[:-1], start, stop, args[-1])
+            for start, stop in ranges[:-1]]
+    try:
+        kernel(*args[:-1], *ranges[-1], args[-1])
+    finally:
+        for job in jobs:
+            job.result()
 
 
-@jit()
+def split_bounds(total, parts, quantum=1):
+    """[0, ..., total]: `parts` ranges of multiples of `quantum` (the last takes the rest),
+    fewer when there is not a quantum for each."""
+    parts = max(1, min(parts, total // quantum))
+    step = -(-total // parts // quantum) * quantum
+    return list(range(0, total, step)) + [total] if total else [0, 0]
+
+
+def run_split(kernel, total, *args):
+    """kernel(*args[:-1], start, stop, args[-1]) over [0, total), split into one range per
+    thread (threads()) when there is work for more than one. Ranges start at multiples of
+    _BLOCK and write disjoint columns of the output (the last argument)."""
+    run_ranges(kernel, split_bounds(total, threads(), _BLOCK), *args)
+
+
 def flat_pack(x, before, ext, xf):
     """xf: (C, M) = x: (N, C, D, H, W) laid out flat: image n is the block
     [n*ED*EH*EW, (n+1)*ED*EH*EW) of extents ext = E, its data at `before` along each dim, zeros
     elsewhere (and from N*ED*EH*EW to M). Input layout: before = gaps; output layout (the
-    positions flat_conv computes): before = 0."""
-    n_img, n_ch, d_in, h_in, w_in = x.shape
-    bd, bh, bw = before[0], before[1], before[2]
-    ed, eh, ew = ext[0], ext[1], ext[2]
-    block = ed * eh * ew
-    wide = (w_in + 15) // 16 * 16
-    xv = x.reshape(-1)
-    for c in range(n_ch):
-        row = xf[c]
-        for n in range(n_img):
-            for d in range(ed):
-                for h in range(eh):
-                    at = n * block + (d * eh + h) * ew
-                    line = row[at:at + ew]
-                    if d < bd or d >= bd + d_in or h < bh or h >= bh + h_in:
-                        line[:] = 0
-                        continue
-                    line[:bw] = 0
-                    src = (((n * n_ch + c) * d_in + d - bd) * h_in + h - bh) * w_in
-                    # a whole vector (w_in rounded up to 16) where both arrays have room,
-                    # rather than a scalar tail: the extra elements spill past the row's
-                    # data and are overwritten by the zeros written next
-                    count = wide if src + wide <= xv.shape[0] and \
-                        at + bw + wide <= row.shape[0] else w_in
-                    sv, dv = xv[src:src + count], row[at + bw:at + bw + count]
-                    for k in range(count):
-                        dv[k] = sv[k]
-                    line[bw + w_in:] = 0
-        row[n_img * block:] = 0
+    positions flat_conv computes): before = 0. Split across threads by images when large."""
+    run_ranges(pack_images, split_bounds(x.shape[0], _copy_threads(xf.size)), x, before, ext,
+               xf)
 
 
-@jit()
 def flat_unpack(yf, ext, bias, has_bias, y):
     """y: (N, O, OD, OH, OW) = (bias +) the kept positions of yf: (O, >= N*ED*EH*EW) in the
-    flat output layout (the inverse of flat_pack with before = 0); bias: (O,)."""
+    flat output layout (the inverse of flat_pack with before = 0); bias: (O,). Split across
+    threads by images when large."""
+    run_ranges(unpack_images, split_bounds(y.shape[0], _copy_threads(y.size)), yf, ext, bias,
+               has_bias, y)
+
+
+def _copy_threads(size):
+    """Threads for a copy of `size` elements: one per _COPY_SPLIT (a thread's wake-up costs
+    about as much as a copy of a million elements saves: measured on 2 loaded cores)."""
+    return max(1, min(threads(), size // _COPY_SPLIT))
+
+
+@jit(nogil=True)
+def pack_images(x, before, ext, start, stop, xf):
+    """flat_pack for the images start <= n < stop: the columns [start*block, stop*block) of
+    xf, and the zeros past N*block when stop = N. Per image and channel: zero the block, then
+    copy the rows of data into it (two passes in L1 beat writing each row's zeros apart:
+    the per-row work dominated, 14-element rows)."""
+    n_img, n_ch, d_in, h_in, w_in = x.shape
+    bd, bh, bw = before[0], before[1], before[2]
+    eh, ew = ext[1], ext[2]
+    block = ext[0] * eh * ew
+    plane = d_in * h_in * w_in
+    xv = x.reshape(-1)
+    for n in range(start, stop):
+        for c in range(n_ch):
+            out = xf[c, n * block:(n + 1) * block]
+            out[:] = 0
+            src = (n * n_ch + c) * plane
+            for d in range(d_in):
+                for h in range(h_in):
+                    at = ((d + bd) * eh + h + bh) * ew + bw
+                    sv, dv = xv[src:src + w_in], out[at:at + w_in]
+                    for k in range(w_in):
+                        dv[k] = sv[k]
+                    src += w_in
+    if stop == n_img:
+        xf[:, n_img * block:] = 0
+
+
+@jit(nogil=True)
+def unpack_images(yf, ext, bias, has_bias, start, stop, y):
+    """flat_unpack for the images start <= n < stop."""
     n_img, n_out, od_n, oh_n, ow_n = y.shape
     ed, eh, ew = ext[0], ext[1], ext[2]
     block = ed * eh * ew
     wide = (ow_n + 15) // 16 * 16
     yv = y.reshape(-1)
-    dst = 0
-    for n in range(n_img):
+    image = n_out * od_n * oh_n * ow_n
+    dst, end = start * image, stop * image
+    for n in range(start, stop):
         for o in range(n_out):
             b = bias[o]
             src_row = yf[o]
@@ -162,9 +203,9 @@ def flat_unpack(yf, ext, bias, has_bias, y):
                 for oh in range(oh_n):
                     src = n * block + (od * eh + oh) * ew
                     # a whole vector where both rows have room: the extra elements spill
-                    # into the next row of y, written after this one
-                    count = wide if dst + wide <= yv.shape[0] and \
-                        src + wide <= src_row.shape[0] else ow_n
+                    # into the next row of y, written after this one (within the range)
+                    count = wide if dst + wide <= end and src + wide <= src_row.shape[0] \
+                        else ow_n
                     sv, dv = src_row[src:src + count], yv[dst:dst + count]
                     if has_bias:
                         for k in range(count):

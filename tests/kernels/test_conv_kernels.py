@@ -4,6 +4,8 @@ import pytest
 
 from autograd.kernels import conv as K
 from autograd.kernels import conv_flat as KF
+from autograd.kernels import conv_shift as KS
+from autograd.ops import conv as C
 from autograd.ops.conv import ConvGeometry
 
 # (x shape (N, C, D, H, W), kernel, stride, pad, dilation): 3-d, flat and strided paths
@@ -163,10 +165,13 @@ def test_flat_conv(case, dtype):
     np.testing.assert_allclose(y, want - bias.reshape(o, 1, 1, 1), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", FLAT[:4], ids=str)
-def test_flat_pack_layout(case):
+def test_flat_pack_layout(case, threads, monkeypatch):
     # input layout: data after the gaps, zeros in every gap and past the last image; output
-    # layout (before = 0): data at the start of each block
+    # layout (before = 0): data at the start of each block; one range of images per thread
+    monkeypatch.setattr(KF, "threads", lambda: threads)
+    monkeypatch.setattr(KF, "_COPY_SPLIT", 1)
     x, w, out = _flat_case(case, np.float64)
     gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], case[2], case[3])
     n, c = x.shape[:2]
@@ -187,7 +192,7 @@ def test_flat_conv_interpreted():
     gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
     total = x.shape[0] * int(np.prod(ext))
     xf = np.empty((x.shape[1], total + max(offs) + 1))
-    KF.flat_pack.py_func(x, np.array(gaps), np.array(ext), xf)
+    KF.pack_images.py_func(x, np.array(gaps), np.array(ext), 0, x.shape[0], xf)
     w3 = w.reshape(w.shape[0], w.shape[1], -1)
     got, want = np.zeros((w.shape[0], total)), np.zeros((w.shape[0], total))
     KF.flat_conv.py_func(xf, w3, np.array(offs), groups, 0, total, got)
@@ -240,3 +245,112 @@ def test_flat_conv_threads_agree(monkeypatch):
     monkeypatch.setattr(KF, "_numba", lambda: Threads)
     KF.run_split(KF.flat_conv, total, xf, w3, offs, 1, split)
     np.testing.assert_array_equal(split, one)
+
+
+# -- GEMMs over shifted copies of the flat layout (autograd/kernels/conv_shift.py) -----------
+def test_flat_columns():
+    # cols[c*T + t, j] = xf[c, m0 + j + off[t]] for start <= j < stop; the rest untouched
+    rng = np.random.default_rng(3)
+    xf, offs = rng.standard_normal((3, 60)), np.array([0, 1, 2, 7, 8, 9, 14, 15, 16])
+    cols = np.full((27, 30), np.nan)
+    KS.flat_columns(xf, offs, 5, 4, 29, cols)
+    want = np.stack([xf[c, 5 + j + off] for c in range(3) for off in offs
+                     for j in [np.arange(4, 29)]])
+    np.testing.assert_array_equal(cols[:, 4:29], want)
+    assert np.isnan(cols[:, :4]).all() and np.isnan(cols[:, 29:]).all()
+
+
+def test_flat_gather():
+    # dx[n, c, d, h, w] = bias[c] + sum over taps of z[c*T + t, p - off[t] - z0] (terms at
+    # p - off[t] < 0 absent), for the images start <= n < stop only
+    rng = np.random.default_rng(4)
+    gaps, ext, offs = np.array([0, 1, 2]), np.array([1, 6, 7]), np.array([0, 3, 8, 13, 20])
+    n, c, h, w, block = 4, 2, 5, 5, 42
+    z0 = 1 * block - 20
+    z = rng.standard_normal((c * len(offs), n * block - z0))
+    bias = rng.standard_normal(c)
+    dx = np.full((n, c, 1, h, w), np.nan)
+    KS.flat_gather(z, offs, gaps, ext, z0, bias, 1, 3, dx)
+    want = np.zeros((2, c, 1, h, w))
+    for i, img in enumerate((1, 2)):
+        for ch, hh, ww in np.ndindex(c, h, w):
+            p = img * block + (hh + 1) * 7 + ww + 2
+            want[i, ch, 0, hh, ww] = bias[ch] + sum(
+                z[ch * len(offs) + t, p - off - z0] for t, off in enumerate(offs)
+                if p - off >= 0)
+    np.testing.assert_allclose(dx[1:3], want, rtol=1e-12)
+    assert np.isnan(dx[0]).all() and np.isnan(dx[3]).all()
+    # image 0 reads before position 0: those terms are dropped, not wrapped
+    z0 = 0
+    z = rng.standard_normal((c * len(offs), block))
+    KS.flat_gather(z, offs, gaps, ext, z0, bias, 0, 1, dx)
+    p = (0 + 1) * 7 + 0 + 2                                   # (h, w) = (0, 0): p = 9
+    np.testing.assert_allclose(dx[0, 0, 0, 0, 0], bias[0] + z[0, 9] + z[1, 6] + z[2, 1])
+    assert p == 9
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FLAT, ids=str)
+def test_shift_primitives(case, dtype, monkeypatch):
+    # conv, conv_transpose and conv_weight by GEMMs over shifted copies (forced, in small
+    # chunks of positions and images, packs split across two threads): conv against the direct
+    # sum, the two others against it through <C(w) x, g> = <x, C(w)^T g> = <w, dW(x, g)>
+    monkeypatch.setattr(C, "SHIFT", True)
+    monkeypatch.setattr(KS, "CHUNK", 1 << 9)
+    monkeypatch.setattr(KS, "MIN_STEP", 16)
+    monkeypatch.setattr(KF, "threads", lambda: 2)
+    monkeypatch.setattr(KF, "_COPY_SPLIT", 1)
+    x, w, out = _flat_case(case, dtype)
+    _, _, pad, dil, groups = case
+    # the flat layout even where it drops too many positions for the paths to choose it
+    plan = KF.FlatPlan(*KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil))
+    nsp = 3 if x.shape[2] > 1 else 2 if x.shape[3] > 1 else 1
+    x, w = x.reshape(x.shape[:2] + x.shape[5 - nsp:]), w.reshape(w.shape[:2] + w.shape[5 - nsp:])
+    out = out[3 - nsp:]
+    geom = ConvGeometry(x.shape[2:], out, w.shape[2:], (1,) * nsp, pad[3 - nsp:],
+                        dil[3 - nsp:], groups)
+    geom.flat = geom.flat or plan
+    assert C._shift_plan(geom, x.shape[1], w.shape[0]) is geom.flat is not None
+    rng = np.random.default_rng(5)
+    b = rng.standard_normal(w.shape[0]).astype(dtype)
+    y = C.conv_forward(x, w, b, geom)
+    want = conv_reference(x.reshape(x.shape[:2] + (1,) * (3 - nsp) + x.shape[2:]),
+                          w.reshape(w.shape[:2] + (1,) * (3 - nsp) + w.shape[2:]),
+                          pad, dil, groups, (1,) * (3 - nsp) + out)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, want.reshape(y.shape) + b.reshape((-1,) + (1,) * nsp),
+                               rtol=tol, atol=tol)
+    g = rng.standard_normal(y.shape).astype(dtype)
+    bt = rng.standard_normal(x.shape[1]).astype(dtype)
+    z = C.conv_transpose_forward(g, w, bt, geom)
+    dw = C.conv_weight_forward(x, g, geom, w.shape)
+    inner = np.vdot(want, g)
+    np.testing.assert_allclose(np.vdot(x, z - bt.reshape((-1,) + (1,) * nsp)), inner,
+                               rtol=tol)
+    np.testing.assert_allclose(np.vdot(w, dw), inner, rtol=tol)
+    np.testing.assert_allclose(C.conv_transpose_forward(g, w, None, geom) + bt.reshape(
+        (-1,) + (1,) * nsp), z, rtol=tol, atol=tol)
+
+
+def test_shift_gradcheck(monkeypatch):
+    # float64 gradients of every order through the shifted-copy GEMMs (forced)
+    import autograd as ag
+    import nn.functional as F
+    monkeypatch.setattr(C, "SHIFT", True)
+    rng = np.random.default_rng(6)
+    x = ag.tensor(rng.standard_normal((2, 4, 5, 4)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((6, 2, 3, 2)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(6), requires_grad=True)
+
+    def f(x, w, b):
+        return F.conv2d(x, w, b, padding="same", dilation=(1, 2), groups=2)
+    assert ag.autograd.gradcheck(f, [x, w, b])
+    assert ag.autograd.gradgradcheck(f, [x, w, b])
+
+
+def test_shift_path_taken():
+    # the benchmark's layer (32 -> 64 channels, 3x3 'same') runs the shifted-copy GEMMs; a
+    # one-channel first layer does not
+    geom = ConvGeometry((14, 14), (14, 14), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+    assert C._shift_plan(geom, 32, 64) is geom.flat is not None
+    assert C._shift_plan(geom, 1, 32) is None
