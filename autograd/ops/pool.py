@@ -105,6 +105,13 @@ def adaptive_windows(size, out):
 
 
 # -- max pooling and its argmax scatter/gather -----------------------------------------------
+def _pairs(table):
+    """Whether a max-pool window table is (2o, 2o + 2) for every output o: kernel 2, stride
+    2, no padding or dilation (the first window starts at 0, the last at 2(n - 1), all have
+    length 2, and starts move by the stride)."""
+    n = table.shape[0]
+    return n > 0 and table[0, 0] == 0 and table[-1, 0] == 2 * (n - 1) and \
+        bool((table[:, 2] == 2).all())
 class MaxPool(Function):
     @staticmethod
     def forward(ctx, x, geom):
@@ -115,7 +122,11 @@ class MaxPool(Function):
         out = np.empty(shape, x.data.dtype)
         idx = np.empty(shape, np.int64)
         wd, wh, ww = geom.tables
-        K.max_pool_forward(planes, wd, wh, ww, geom.step, out, idx)
+        ctx.pairs = wd is _UNIT and _pairs(wh) and _pairs(ww)
+        if ctx.pairs:
+            K.max_pool_pairs(planes[:, 0], out[:, 0], idx[:, 0])
+        else:
+            K.max_pool_forward(planes, wd, wh, ww, geom.step, out, idx)
         final = lead + geom.out_size
         idx = idx.reshape(final)
         ctx.idx, ctx.in_size = idx, geom.in_size
@@ -125,28 +136,36 @@ class MaxPool(Function):
     @staticmethod
     def backward(ctx, g, _g_idx):
         # dx = scatter_add(zeros, argmax, g)
-        return ScatterPlanes.apply(g, ctx.idx, ctx.in_size, True), None
+        return ScatterPlanes.apply(g, ctx.idx, ctx.in_size, True, ctx.pairs), None
 
 
 class ScatterPlanes(Function):
     @staticmethod
-    def forward(ctx, src, idx, size, accumulate):
+    def forward(ctx, src, idx, size, accumulate, pairs=False):
         """src, idx: (*lead, *m) with len(m) == len(size) -> out: (*lead, *size) with
         out[p, idx[p, j]] (+)= src[p, j] over flattened planes (accumulate: repeats add
-        up; else the last write wins)."""
+        up; else the last write wins). pairs: idx comes from 2x2 / stride 2 max pooling
+        (each index inside its own window), which one dense pass writes."""
         nsp = len(size)
         flat_src, lead = _flat(src.data, nsp)
         flat_idx = _c(idx).reshape(flat_src.shape)
         total = int(np.prod(size, dtype=np.int64))
+        ctx.idx, ctx.nsp = idx, nsp
+        if pairs and accumulate and nsp == 2:
+            h, w = size
+            fill = np.empty if h % 2 == 0 and w % 2 == 0 else np.zeros
+            out = fill((flat_src.shape[0], h, w), src.data.dtype)
+            m = src.data.shape[-2:]
+            K.scatter_pairs(flat_src.reshape((-1,) + m), flat_idx.reshape((-1,) + m), out)
+            return out.reshape(lead + tuple(size))
         out = np.zeros((flat_src.shape[0], total), src.data.dtype)
         K.scatter_planes(flat_src, flat_idx, out, accumulate)
-        ctx.idx, ctx.nsp = idx, nsp
         return out.reshape(lead + tuple(size))
 
     @staticmethod
     def backward(ctx, g):
         # d src = gather(g, idx): the adjoint of a scatter
-        return GatherPlanes.apply(g, ctx.idx, ctx.nsp), None, None, None
+        return GatherPlanes.apply(g, ctx.idx, ctx.nsp), None, None, None, None
 
 
 class GatherPlanes(Function):

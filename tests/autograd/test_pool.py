@@ -41,6 +41,7 @@ MAX = [  # (op, shape, kwargs)
     ("max_pool2d", (1, 3, 7, 9), dict(kernel_size=3, stride=2, padding=1, dilation=2,
                                       ceil_mode=True, return_indices=True)),
     ("max_pool2d", (3, 5, 6), dict(kernel_size=2, return_indices=True)),       # unbatched
+    ("max_pool2d", (2, 3, 8, 7), dict(kernel_size=2, return_indices=True)),    # 2x2 pairs
     ("max_pool3d", (1, 2, 5, 6, 7), dict(kernel_size=2)),
     ("max_pool3d", (2, 1, 5, 5, 6), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
                                          return_indices=True)),
@@ -59,6 +60,7 @@ def test_max_pool(name, shape, kw):
     ("max_pool2d", (2, 2, 5, 6), dict(kernel_size=3, stride=1, padding=1)),
     ("max_pool3d", (1, 1, 4, 4, 5), dict(kernel_size=2, stride=1, ceil_mode=True)),
     ("adaptive_max_pool2d", (1, 2, 5, 7), dict(output_size=(3, 4))),
+    ("max_pool2d", (2, 2, 6, 5), dict(kernel_size=2)),                          # 2x2 pairs
 ], ids=str)
 def test_max_pool_ties_take_first_max(name, shape, kw):
     # constant inputs: every window is a tie; PyTorch's CPU kernel keeps the first maximum
@@ -66,11 +68,13 @@ def test_max_pool_ties_take_first_max(name, shape, kw):
              make_inputs=lambda rng, dtype: [np.full(shape, 1.5, dtype)])
 
 
-def test_max_pool_nan_propagates():
+@pytest.mark.parametrize("kernel,stride", [(3, 1), (2, 2)])
+def test_max_pool_nan_propagates(kernel, stride):
     x = np.arange(2 * 6 * 6, dtype=np.float32).reshape(1, 2, 6, 6)
-    x[0, 0, 1, 1] = x[0, 1, 4, 3] = np.nan
-    ours, oi = F.max_pool2d(ag.tensor(x), 3, 1, return_indices=True)
-    ref, ri = TF.max_pool2d(torch.tensor(x), 3, 1, return_indices=True)
+    x[0, 0, 1, 1] = x[0, 1, 4, 3] = x[0, 1, 5, 2] = np.nan
+    x[0, 0, 4:, 4:] = -np.inf
+    ours, oi = F.max_pool2d(ag.tensor(x), kernel, stride, return_indices=True)
+    ref, ri = TF.max_pool2d(torch.tensor(x), kernel, stride, return_indices=True)
     np.testing.assert_array_equal(ours.data, ref.numpy())
     np.testing.assert_array_equal(oi.data, ri.numpy())
 

@@ -150,3 +150,41 @@ def test_avg_pool_adaptive_windows():
     for oh, (h0, h1, _) in enumerate(wh):
         for ow, (w0, w1, _) in enumerate(ww):
             np.testing.assert_allclose(out[:, 0, oh, ow], x[:, 0, h0:h1, w0:w1].mean((1, 2)))
+
+
+@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5), (1, 2, 2)], ids=str)
+def test_max_pool_pairs_equals_reference(shape):
+    """The 2x2 / stride 2 kernel against the reference (and its own Python form), with ties,
+    NaNs (two in one window: the last wins) and -inf windows."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, shape).astype(np.float32)             # many ties
+    x.reshape(-1)[::7] = np.nan
+    x.reshape(-1)[1::7] = np.nan
+    x[0, :2, :2] = -np.inf
+    n_h, n_w = shape[1] // 2, shape[2] // 2
+    wh, ww = max_windows(shape[1], n_h, 2, 2, 0, 1), max_windows(shape[2], n_w, 2, 2, 0, 1)
+    ref_out, ref_idx = max_pool_reference(x[:, None], UNIT, wh, ww, np.ones(3, np.int64))
+    for kernel in (K.max_pool_pairs, K.max_pool_pairs.py_func):
+        out = np.empty((shape[0], n_h, n_w), np.float32)
+        idx = np.empty(out.shape, np.int64)
+        kernel(x, out, idx)
+        np.testing.assert_array_equal(out, ref_out[:, 0])
+        np.testing.assert_array_equal(idx, ref_idx[:, 0])
+
+
+@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5)], ids=str)
+def test_scatter_pairs_equals_scatter_planes(shape):
+    """The max-pool gradient for 2x2 / stride 2 indices: one dense pass equals the scatter."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    n_h, n_w = shape[1] // 2, shape[2] // 2
+    out = np.empty((shape[0], n_h, n_w), np.float32)
+    idx = np.empty(out.shape, np.int64)
+    K.max_pool_pairs(x, out, idx)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    ref = np.zeros((shape[0], shape[1] * shape[2]), np.float32)
+    K.scatter_planes.py_func(g.reshape(shape[0], -1), idx.reshape(shape[0], -1), ref, True)
+    for kernel in (K.scatter_pairs, K.scatter_pairs.py_func):
+        dx = np.zeros(shape, np.float32)
+        kernel(g, idx, dx)
+        np.testing.assert_array_equal(dx.reshape(shape[0], -1), ref)
