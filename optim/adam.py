@@ -115,8 +115,7 @@ class Adam(Optimizer):
 
 def _fusable(arrays):
     """The fused kernel takes C-contiguous float arrays of one dtype and shape."""
-    param, grad, exp_avg, exp_avg_sq = arrays
-    dtype, shape = param.dtype, param.shape
+    dtype, shape = arrays[0].dtype, arrays[0].shape
     if dtype.kind != "f":
         return False
     for a in arrays:

@@ -38,7 +38,8 @@ __all__ = ["cross_entropy_nd", "nll_loss_nd", "binary_cross_entropy_unreduced", 
 
 REDUCTIONS = ("none", "mean", "sum")
 # cross_entropy_nd on x: (N, C) runs the one-pass row kernels up to this many elements (their
-# exponentials are scalar: beyond it the vectorised numpy pass of CrossEntropy wins)
+# exponentials are scalar; forward + backward measured: 128x10 20 against 52 us for the numpy
+# pass of CrossEntropy, 128x64 51 against 57 us, 256x64 89 against 70 us)
 ROWS_KERNEL_MAX = 8192
 _BCE_EPS = float(np.float32(1e-12))      # PyTorch's EPSILON is a float: 9.99999996e-13
 
