@@ -16,17 +16,17 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t and dc_t = dc (from t + 1
     db = sum_rows da               (accumulated in float64 while da is written)
 
 The sequences of a batch are independent: the *_rows helpers run the recurrence of the
-sequences lo <= s < hi only, and the *_parallel kernels run disjoint runs of sequences on
-numba's threads (bounds: (chunks + 1,) from chunk_bounds; each chunk writes its own rows,
-states and db_parts row). The plain kernels run all sequences on the calling thread.
+sequences lo <= s < hi only (the kernels call them for all sequences). Runs of sequences on
+numba's threads were tried: alone 0.55x the time of one thread, but inside a training step,
+right after OpenBLAS's multithreaded calls (whose idle worker spins ~0.1 s on the other core),
+no faster, so the kernels are single-threaded.
 """
 import numpy as np
 
 from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, matvec_into,
-                        prange, scan_helper, scan_jit, sigmoid_scalar, tanh_scalar)
+                        scan_helper, scan_jit, sigmoid_scalar, tanh_scalar)
 
-__all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_scan_forward_parallel",
-           "lstm_scan_backward_parallel"]
+__all__ = ["lstm_scan_forward", "lstm_scan_backward"]
 
 
 @scan_helper
@@ -164,21 +164,6 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
     final_rows(cs, sizes, reverse, c_n)
 
 
-@scan_jit(globals(), parallel=True)
-def lstm_scan_forward_parallel(bounds, x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
-                               reverse, fast, hs, cs, tanh_c, m, h_n, c_n):
-    """lstm_scan_forward with the runs of sequences bounds[k] <= s < bounds[k + 1] on
-    numba's threads (bounds: (chunks + 1,) int64, from 0 to B)."""
-    if wih_t.shape[0] > 0:
-        matmul_into(x, wih_t, gates)
-    offsets = batch_offsets(sizes)
-    for k in prange(bounds.size - 1):
-        lstm_forward_rows(bounds[k], bounds[k + 1], gates, whh_t, bias, whr_t, h0, c0, sizes,
-                          offsets, reverse, fast, hs, cs, tanh_c, m)
-    final_rows(hs, sizes, reverse, h_n)
-    final_rows(cs, sizes, reverse, c_n)
-
-
 @scan_jit(globals())
 def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
                        dh_all, db):
@@ -191,21 +176,3 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     db[:] = 0
     lstm_backward_rows(0, dc.shape[0], g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets,
                        reverse, dh, dc, da, dh_all, db)
-
-
-@scan_jit(globals(), parallel=True)
-def lstm_scan_backward_parallel(bounds, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
-                                dh, dc, da, dh_all, db):
-    """lstm_scan_backward with the runs of sequences bounds[k] <= s < bounds[k + 1] on
-    numba's threads (each run sums its rows of da into its own row of a scratch array)."""
-    offsets = batch_offsets(sizes)
-    chunks = bounds.size - 1
-    parts = np.zeros((chunks, db.size), np.float64)
-    for k in prange(chunks):
-        lstm_backward_rows(bounds[k], bounds[k + 1], g_hs, whh, whr, c0, gates, cs, tanh_c,
-                           sizes, offsets, reverse, dh, dc, da, dh_all, parts[k])
-    for j in range(db.size):
-        total = 0.0
-        for k in range(chunks):
-            total += parts[k, j]
-        db[j] = total

@@ -36,8 +36,8 @@ import numpy as np
 from ._jit import _numba, jit
 
 __all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matvec_into", "copy_rows", "scan_jit",
-           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "chunk_bounds",
-           "final_rows", "activation", "matmul", "matvec", "prange"]
+           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows",
+           "final_rows", "activation", "matmul", "matvec"]
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that k * LN2_HI is exact
@@ -245,17 +245,6 @@ def chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch):
     return scratch[:nb]
 
 
-def chunk_bounds(batch, chunks):
-    """(chunks + 1,) int64 bounds splitting the sequences 0..batch-1 into `chunks` runs of
-    nearly equal length, multiples of 4 where it can (the loop GEMM's row blocks)."""
-    bounds = np.zeros(chunks + 1, np.int64)
-    for c in range(1, chunks + 1):
-        b = (batch * c // chunks + 2) // 4 * 4
-        bounds[c] = min(max(b, bounds[c - 1]), batch)
-    bounds[chunks] = batch
-    return bounds
-
-
 def final_rows(hs, sizes, reverse, h_n):
     """h_n: (B, H) = each sequence's last row of hs: its last step forward, step 0 reverse."""
     offsets = batch_offsets(sizes)
@@ -279,7 +268,7 @@ def batch_offsets(sizes):
 
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
           "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
-          "chunk_bounds", "matvec_into")                              # inlined: no call cost
+          "matvec_into")                              # inlined: no call cost
 HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
 _compiled = {}
 
@@ -350,16 +339,9 @@ def scan_helper(py_func):
     return py_func
 
 
-prange = range       # numba.prange in a kernel module once scan_jit compiles (numba is
-                     # imported lazily: _jit._numba sets its environment first)
-
-
 def _compile_module_helpers(namespace):
-    """Compile the module's scan_helper functions (see scan_helper), once, and bind prange
-    to numba's."""
+    """Compile the module's scan_helper functions (see scan_helper), once."""
     numba = _numba()
-    if namespace.get("prange") is range:
-        namespace["prange"] = numba.prange
     for name, value in list(namespace.items()):
         if getattr(value, "scan_helper", False) and not hasattr(value, "py_func"):
             compiled = numba.njit(cache=True, error_model="numpy")(value)

@@ -3,31 +3,14 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan_lstm as K
-from ..kernels._jit import _numba
-from ..kernels.scan_math import chunk_bounds
 from ._scan_util import (carray, check_dtypes, check_scan_args, check_states, initial_state,
                          linear_grads, once_only, rows_of, save, saved, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
 
 
-# The threaded kernels (runs of sequences on numba's threads) are off: alone they run the
-# scan of LSTM(32, 128) on a batch of 32 in 0.55x the time, but inside a training step, right
-# after numpy's BLAS calls or other work of the main thread, numba's woken workers got no
-# second core for the few milliseconds a scan takes and ran no faster than one thread.
-THREADED = False
-PARALLEL_ROWS = 8            # sequences per thread at least, for the threaded kernels
 KERNEL_INPUT_GEMM = 1 << 20  # x W_ih^T up to this many multiply-adds in the kernel's loops
                              # (BLAS's thread start-up costs more at such sizes)
-
-
-def _chunk_bounds(batch):
-    """(chunks + 1,) bounds of the runs of sequences the threaded kernels split the batch
-    into, or None for the single-threaded kernels (a small batch, or one thread)."""
-    if not THREADED or batch < 2 * PARALLEL_ROWS:
-        return None
-    chunks = min(_numba().get_num_threads(), batch // PARALLEL_ROWS)
-    return None if chunks < 2 else chunk_bounds(batch, chunks)
 
 
 class LSTMScan(Function):
@@ -63,11 +46,7 @@ class LSTMScan(Function):
             whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
         args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
                 reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
-        bounds = _chunk_bounds(h0.shape[0])
-        if bounds is None:
-            K.lstm_scan_forward(*args)
-        else:
-            K.lstm_scan_forward_parallel(bounds, *args)
+        K.lstm_scan_forward(*args)
         save(ctx, (x, w_ih, w_hh, w_hr) + states, (rows, hs, h0, c0, gates, cs, tanh_c, m))
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
@@ -88,11 +67,7 @@ class LSTMScan(Function):
             whr, dh_all = carray(w_hr.data, dtype), np.empty(hs.shape, dtype)
         args = (carray(g_out.data, dtype).reshape(hs.shape), carray(w_hh.data, dtype), whr, c0,
                 gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db)
-        bounds = _chunk_bounds(dh.shape[0])
-        if bounds is None:
-            K.lstm_scan_backward(*args)
-        else:
-            K.lstm_scan_backward_parallel(bounds, *args)
+        K.lstm_scan_backward(*args)
         needs = ctx.needs_input_grad
         dw_hr = dh_all.T @ m if w_hr is not None and needs[7] else None     # sum dh^T m
         return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,

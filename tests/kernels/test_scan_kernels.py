@@ -133,12 +133,10 @@ def test_rnn_scan_kernels(relu, layout, reverse, dtype):
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("layout", list(SIZES) + ["packed_wide"])
 @pytest.mark.parametrize("proj", [None, 3])
-@pytest.mark.parametrize("bounds", [None, "split"])
 @pytest.mark.parametrize("input_gemm", [False, True])
-def test_lstm_scan_kernels(input_gemm, bounds, proj, layout, reverse, dtype):
-    """The single-threaded kernels, and the threaded ones over runs of sequences (bounds:
-    one empty run, runs that end before the last steps of a packed batch); the input
-    projection given (xg) or computed by the kernel from x and W_ih^T."""
+def test_lstm_scan_kernels(input_gemm, proj, layout, reverse, dtype):
+    """The kernels, with the input projection given (xg) or computed by the kernel from x and
+    W_ih^T."""
     sizes = np.array(SIZES.get(layout, [9, 9, 7, 5, 5, 2, 1]), np.int64)
     hidden = 5
     d = _data(dtype, sizes, 4, hidden, proj)
@@ -164,20 +162,13 @@ def test_lstm_scan_kernels(input_gemm, bounds, proj, layout, reverse, dtype):
     whr_t = np.ascontiguousarray(w_hr.T) if proj else empty
     args = (x, wih_t, gates, np.ascontiguousarray(d["w_hh"].T), d["b"], whr_t, d["h0"],
             d["c0"], sizes, reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
-    cuts = np.array([0, 1, 1, 3, sizes[0]] if sizes[0] > 3 else [0, 1, 1, sizes[0]], np.int64)
-    if bounds is None:
-        KL.lstm_scan_forward(*args)
-    else:
-        KL.lstm_scan_forward_parallel(cuts, *args)
+    KL.lstm_scan_forward(*args)
     dh, dc, da = d["g_hn"].copy(), d["g_cn"].copy(), np.empty_like(gates)
     dh_all = np.empty_like(hs) if proj else empty
     db = np.full(4 * hidden, np.nan)
     args = (d["g_hs"], d["w_hh"], w_hr if proj else empty, d["c0"], gates, cs, tanh_c, sizes,
             reverse, dh, dc, da, dh_all, db)
-    if bounds is None:
-        KL.lstm_scan_backward(*args)
-    else:
-        KL.lstm_scan_backward_parallel(cuts, *args)
+    KL.lstm_scan_backward(*args)
     for name, ours, want in zip(("hs", "h_n", "c_n", "dh0", "dc0", "da"),
                                 (hs, h_n, c_n, dh, dc, da), ref):
         _close(name, ours, want, dtype)
@@ -226,25 +217,17 @@ def test_previous_rows(layout, reverse):
     np.testing.assert_array_equal(out, want)
 
 
-@pytest.mark.parametrize("shape", [(1, 4, 6), (3, 5, 2), (9, 131, 17), (4, 1, 2), (32, 64, 96),
-                                   (2, 0, 3), (3, 4, 0), (300, 300, 300)])
-def test_matmul(shape):
+@pytest.mark.parametrize("kernel,shape", [
+    *[("matmul", s) for s in [(1, 4, 6), (3, 5, 2), (9, 131, 17), (4, 1, 2), (32, 64, 96),
+                              (2, 0, 3), (3, 4, 0), (300, 300, 300)]],
+    *[("matvec", s) for s in [(1, 4, 6), (3, 5, 2), (1, 128, 32), (2, 33, 17), (1, 16, 1),
+                              (3, 47, 9), (1, 0, 3), (2, 4, 0)]]], ids=str)
+def test_matmul_and_matvec(kernel, shape):
     m, k, n = shape
     rng = np.random.default_rng(k)
     a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
     out = np.full((m, n), np.nan)
-    matmul(a, b, out)
-    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("shape", [(1, 4, 6), (3, 5, 2), (1, 128, 32), (2, 33, 17), (1, 16, 1),
-                                   (3, 47, 9), (1, 0, 3), (2, 4, 0)])
-def test_matvec(shape):
-    m, k, n = shape
-    rng = np.random.default_rng(k)
-    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
-    out = np.full((m, n), np.nan)
-    matvec(a, b, out)
+    {"matmul": matmul, "matvec": matvec}[kernel](a, b, out)
     np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
 
 
