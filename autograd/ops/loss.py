@@ -126,9 +126,15 @@ def _reduce(ctx, loss, tg, reduction):
     if reduction == "sum":
         return np.asarray(total)
     denom = tg.w_t.sum(dtype=tg.w_t.dtype)
+    ctx.scale = _mean_scale(tg, denom)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ctx.scale = np.where(tg.valid, 1 / denom, 0).astype(tg.w_t.dtype)
         return np.asarray(total / denom)
+
+
+def _mean_scale(tg, denom):
+    """The mean's per-sample gradient factor: 1 / sum w_t where valid, 0 elsewhere."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(tg.valid, 1 / denom, 0).astype(tg.w_t.dtype)
 
 
 def _upstream(ctx, g):
@@ -174,6 +180,26 @@ class NLLLoss(Function):
         return _const(coef), None, None
 
 
+def _target_parts(tg, eps, scale, r, dtype):
+    """q_i = a_i onehot(t_i) + b_i w, the gradient's target side (dx = p sum_c q_c - q):
+    (a, b or None without smoothing, sum_c q_ic), each (N, 1, ...) with the reduction's
+    per-sample scale and the upstream gradient r folded in."""
+    a = (r * ((1 - eps) * tg.w_t * scale)).astype(dtype, copy=False)
+    b = (r * (eps / tg.num_classes) * tg.valid_f * scale).astype(dtype) if eps else None
+    return a, b, (a if b is None else a + b * tg.w_sum)
+
+
+def _recorded_dx(upstream, x, tg, eps, scale, dtype):
+    """create_graph: dx = g (softmax(x) sum_c q_c - q) with softmax(x) on the tape and q a
+    dense constant, so the gradient differentiates again."""
+    a, b, q_sum = _target_parts(tg, eps, scale, 1.0, dtype)
+    q = np.zeros(x.shape, dtype)
+    if b is not None:
+        q += b if tg.w_b is None else b * tg.w_b
+    np.put_along_axis(q, tg.t, np.take_along_axis(q, tg.t, axis=1) + a, axis=1)
+    return upstream * (softmax(x, 1) * _const(q_sum) - _const(q))
+
+
 class CrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, tg, eps, reduction):
@@ -199,21 +225,10 @@ class CrossEntropy(Function):
         x, p = ctx.saved_tensors
         tg, eps = ctx.tg, ctx.eps
         dtype = g.dtype
-        recorded = is_grad_enabled()
-        # q_i = a_i onehot(t_i) + b_i w  (a, b: (N, 1, ...) with the mean's 1/sum w_t, and
-        # off the tape the upstream gradient r, folded in): dx = p sum_c q_c - q
-        r = 1.0 if recorded else _upstream_array(ctx, g)
-        a = (r * ((1 - eps) * tg.w_t * ctx.scale)).astype(dtype, copy=False)
-        b = (r * (eps / tg.num_classes) * tg.valid_f * ctx.scale).astype(dtype) if eps else None
-        q_sum = a if b is None else a + b * tg.w_sum                       # sum_c q_ic
-        if recorded:
-            # create_graph: softmax(x) on the tape, q as a dense constant, times g
-            q = np.zeros(p.shape, dtype)
-            if b is not None:
-                q += b if tg.w_b is None else b * tg.w_b
-            np.put_along_axis(q, tg.t, np.take_along_axis(q, tg.t, axis=1) + a, axis=1)
-            dx = _upstream(ctx, g) * (softmax(x, 1) * _const(q_sum) - _const(q))
+        if is_grad_enabled():
+            dx = _recorded_dx(_upstream(ctx, g), x, tg, eps, ctx.scale, dtype)
             return dx, None, None, None
+        a, b, q_sum = _target_parts(tg, eps, ctx.scale, _upstream_array(ctx, g), dtype)
         dx = np.multiply(p.data, q_sum, dtype=dtype)
         if b is not None:
             dx -= b if tg.w_b is None else b * tg.w_b
@@ -244,29 +259,20 @@ class CrossEntropyRows(Function):
         if reduction == "sum":
             return np.asarray(total)
         ctx.denom = denom = np.add.reduce(w_t)
-        if denom == 0:                                  # all ignored: 0 / 0 = nan (PyTorch)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.asarray(total / denom)
-        return np.asarray(total / denom)
+        if denom != 0:
+            return np.asarray(total / denom)
+        with np.errstate(divide="ignore", invalid="ignore"):    # all ignored: 0 / 0 = nan
+            return np.asarray(total / denom)
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
         t, w, eps, ignore_index = ctx.t, ctx.w, ctx.eps, ctx.ignore_index
-        if is_grad_enabled():
-            # create_graph: dx = g (softmax(x) sum_k q_k - q) / denom, softmax on the tape
-            c = x.shape[1]
-            valid = (t != ignore_index).astype(x.dtype)
-            safe_t = np.where(t == ignore_index, 0, t)
-            a = (1 - eps) * w[safe_t] * valid
-            q = (eps / c) * valid[:, None] * w
-            q[np.arange(len(t)), safe_t] += a
-            q_sum = (a + (eps / c) * valid * ctx.w_sum)[:, None]
+        if is_grad_enabled():                  # create_graph: CrossEntropy's recorded form
+            tg = class_targets("cross_entropy", x, t, w, ignore_index)
+            scale = _mean_scale(tg, ctx.denom) if ctx.reduction == "mean" else 1.0
             upstream = g.unsqueeze(1) if ctx.reduction == "none" else g
-            with np.errstate(divide="ignore", invalid="ignore"):
-                scale = np.asarray(1 / ctx.denom, x.dtype)
-            dx = upstream * (softmax(x, 1) * _const(q_sum.astype(x.dtype))
-                             - _const(q.astype(x.dtype))) * _const(scale)
+            dx = _recorded_dx(upstream, x, tg, eps, scale, x.dtype)
             return dx, None, None, None, None, None, None
         p = ctx.p
         if ctx.reduction == "none":
