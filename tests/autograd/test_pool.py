@@ -218,6 +218,7 @@ def test_upsample_aliases(name, kw):
 # -- higher order ------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", [
     lambda x: F.max_pool2d(x, 3, 2, padding=1),
+    lambda x: F.max_pool2d(x, 2),
     lambda x: F.avg_pool2d(x, 3, 2, padding=1, count_include_pad=False),
     lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
     lambda x: F.adaptive_max_pool2d(x, (3, 2)),
@@ -225,7 +226,7 @@ def test_upsample_aliases(name, kw):
                              output_size=x.shape[-2:]),
     lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear"),
     lambda x: F.interpolate(x, size=(7, 3)),
-], ids=["max", "avg", "adaptive_avg", "adaptive_max", "unpool", "bilinear", "nearest"])
+], ids=["max", "max_2x2", "avg", "adaptive_avg", "adaptive_max", "unpool", "bilinear", "nearest"])
 def test_double_backward(fn):
     rng = np.random.default_rng(0)
     x = ag.tensor((rng.permutation(40).reshape(1, 2, 4, 5) * 0.1), requires_grad=True)
