@@ -160,7 +160,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
                 prev_g = slots[nr]
                 slots[nr] = gi if prev_g is None else add(prev_g, gi)
             if not retain_graph:
-                node._saved = None
+                node._saved = node._arrays = None
                 node._freed = True
     finally:
         _State.enabled = prev

@@ -43,6 +43,7 @@ class Node:
     # defaults read from the class until a node sets its own (recording stays cheap)
     _to_save = ()
     _saved = None
+    _arrays = None
     _freed = False
     _tensor_hooks = None
     _retained = None
@@ -57,17 +58,31 @@ class Node:
         """Save Tensors or arrays (inputs, outputs, or intermediates) for backward."""
         self._to_save = tensors
 
+    def save_arrays(self, *arrays):
+        """Save private intermediate arrays of a fused kernel for backward: arrays no one else
+        holds (so not version-checked and not wrapped as Tensors; a backward that reads them
+        runs on arrays). Read back with `saved_arrays`, freed with the saved tensors."""
+        self._arrays = arrays
+
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
     @property
-    def saved_tensors(self):
+    def saved_arrays(self):
+        self._check_not_freed()
+        return self._arrays
+
+    def _check_not_freed(self):
         if self._freed:
             raise RuntimeError(
                 f"{self.name()}: trying to backward through the graph a second time (or to "
                 "access saved tensors after they have been freed). Saved tensors are freed "
                 "after backward; pass retain_graph=True to backward() or autograd.grad() the "
                 "first time if you need to backward through the graph again.")
+
+    @property
+    def saved_tensors(self):
+        self._check_not_freed()
         out = []
         for entry in self._saved or ():
             if entry is None:
@@ -234,6 +249,9 @@ class _OffTapeContext:
     needs_input_grad = (False,) * 32
 
     def save_for_backward(self, *tensors):
+        pass
+
+    def save_arrays(self, *arrays):
         pass
 
     def set_materialize_grads(self, value):

@@ -6,6 +6,8 @@ from ..grad_mode import _State
 from ..kernels import scan as K
 from ..tensor import Tensor
 
+SCAN_SLOT = 8     # the workspace slot (kernels/conv_scratch.py) of the scans' backward scratch
+
 __all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "once_only",
            "carray", "wrap", "rows_of", "initial_state", "input_gates", "linear_grads", "save",
            "saved"]
@@ -34,18 +36,20 @@ def initial_state(state, batch, size, dtype):
     return carray(state.data, dtype)
 
 
-def save(ctx, tensors, arrays):
-    """Save the inputs (Tensors: version-checked) and the forward's intermediate arrays for
-    backward; the engine frees both after backward unless retain_graph=True."""
-    ctx.save_for_backward(*tensors, *arrays)
-    ctx.tensor_count = len(tensors)
+def save(ctx, tensors, out, arrays):
+    """Save for backward the input Tensors and the output array `out` forward returns (both
+    version-checked: changing them in place before backward raises), and the forward's
+    private intermediate arrays; the engine frees them after backward unless
+    retain_graph=True."""
+    ctx.save_for_backward(*tensors, out)
+    ctx.save_arrays(*arrays)
 
 
 def saved(ctx):
-    """-> (the saved Tensors, the saved arrays)."""
-    items = ctx.saved_tensors
-    k = ctx.tensor_count
-    return items[:k], tuple(None if a is None else a.data for a in items[k:])
+    """-> (the saved input Tensors, the output's data as (R, size) rows, the arrays)."""
+    *tensors, out = ctx.saved_tensors
+    data = out.data
+    return tuple(tensors), data.reshape(-1, data.shape[-1]), ctx.saved_arrays
 
 
 def once_only(ctx):

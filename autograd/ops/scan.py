@@ -23,8 +23,9 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan as K
-from ._scan_util import (carray, check_scan_args, check_states, initial_state, input_gates,
-                         linear_grads, once_only, rows_of, save, saved, step_sizes)
+from ..kernels.conv_scratch import workspace
+from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
+                         input_gates, linear_grads, once_only, rows_of, save, saved, step_sizes)
 from .scan_gru import GRUScan, gru_scan
 from .scan_lstm import LSTMScan, lstm_scan
 
@@ -50,18 +51,19 @@ class RNNScan(Function):
         h_n = np.empty_like(h0)
         K.rnn_scan_forward(xg, carray(w_hh.data.T, dtype), h0, sizes, reverse, relu,
                            dtype == np.float32, hs, h_n)
-        save(ctx, (x, w_ih, w_hh, state0), (rows, hs, h0))
+        out = hs.reshape(x.shape[:-1] + (hidden,))
+        save(ctx, (x, w_ih, w_hh, state0), out, (rows, h0))
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse, ctx.relu = sizes, reverse, relu
-        return hs.reshape(x.shape[:-1] + (hidden,)), h_n
+        return out, h_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
         once_only(ctx)
-        (x, w_ih, w_hh, _), (rows, hs, h0) = saved(ctx)
+        (x, w_ih, w_hh, _), hs, (rows, h0) = saved(ctx)
         dtype = hs.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
-        da = np.empty(hs.shape, dtype)
+        da = workspace(hs.shape, dtype, slot=SCAN_SLOT)       # freed when backward ends
         K.rnn_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
                             carray(w_hh.data, dtype), hs, ctx.sizes, ctx.reverse, ctx.relu,
                             dh, da)

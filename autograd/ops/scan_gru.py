@@ -3,8 +3,9 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan_gru as K
-from ._scan_util import (carray, check_scan_args, check_states, initial_state, linear_grads,
-                         once_only, rows_of, save, saved, step_sizes)
+from ..kernels.conv_scratch import workspace
+from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
+                         linear_grads, once_only, rows_of, save, saved, step_sizes)
 
 __all__ = ["GRUScan", "gru_scan"]
 
@@ -36,19 +37,20 @@ class GRUScan(Function):
         h_n = np.empty_like(h0)
         K.gru_scan_forward(gates, carray(w_hh.data.T, dtype), bhn, h0, sizes, reverse,
                            dtype == np.float32, hs, hn, h_n)
-        save(ctx, (x, w_ih, w_hh, state0), (rows, hs, h0, gates, hn))
+        out = hs.reshape(x.shape[:-1] + (hidden,))
+        save(ctx, (x, w_ih, w_hh, state0), out, (rows, h0, gates, hn))
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse = sizes, reverse
-        return hs.reshape(x.shape[:-1] + (hidden,)), h_n
+        return out, h_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
         once_only(ctx)
-        (x, w_ih, w_hh, _), (rows, hs, h0, gates, hn) = saved(ctx)
+        (x, w_ih, w_hh, _), hs, (rows, h0, gates, hn) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
-        dgi = np.empty(gates.shape, dtype)
-        dgh = np.empty(gates.shape, dtype)
+        dgi = workspace(gates.shape, dtype, slot=SCAN_SLOT)       # freed when backward ends
+        dgh = workspace(gates.shape, dtype, slot=SCAN_SLOT + 1)
         K.gru_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
                             carray(w_hh.data, dtype), h0, gates, hn, hs, ctx.sizes,
                             ctx.reverse, dh, dgi, dgh)

@@ -3,8 +3,9 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan_lstm as K
-from ._scan_util import (carray, check_dtypes, check_scan_args, check_states, initial_state,
-                         linear_grads, once_only, rows_of, save, saved, step_sizes)
+from ..kernels.conv_scratch import workspace
+from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
+                         initial_state, linear_grads, once_only, rows_of, save, saved, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
 
@@ -47,19 +48,20 @@ class LSTMScan(Function):
         args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
                 reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
         K.lstm_scan_forward(*args)
-        save(ctx, (x, w_ih, w_hh, w_hr) + states, (rows, hs, h0, c0, gates, cs, tanh_c, m))
+        out = hs.reshape(x.shape[:-1] + (proj,))
+        save(ctx, (x, w_ih, w_hh, w_hr) + states, out, (rows, h0, c0, gates, cs, tanh_c, m))
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
-        return hs.reshape(x.shape[:-1] + (proj,)), h_n, c_n
+        return out, h_n, c_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
         once_only(ctx)
-        (x, w_ih, w_hh, w_hr, _, _), (rows, hs, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
+        (x, w_ih, w_hh, w_hr, _, _), hs, (rows, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
         dc = np.array(g_cn.data, dtype=dtype, order="C")
-        da = np.empty(gates.shape, dtype)
+        da = workspace(gates.shape, dtype, slot=SCAN_SLOT)     # freed when backward ends
         db = np.empty(gates.shape[1], np.float64)
         if w_hr is None:
             whr, dh_all = np.empty((0, 0), dtype), np.empty((0, 0), dtype)

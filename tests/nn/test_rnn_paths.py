@@ -262,6 +262,21 @@ def test_inplace_change_of_a_saved_input_is_caught(scan):
         out.sum().backward()
 
 
+@pytest.mark.parametrize("scan", ["rnn", "lstm", "gru"])
+def test_inplace_change_of_the_output_is_caught(scan):
+    # the backward reads the outputs (hs): the saved output is version-checked
+    x = ag.randn(3, 2, 2, requires_grad=True)
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[scan]
+    w_ih, w_hh = ag.randn(3 * gates, 2, requires_grad=True), ag.randn(3 * gates, 3,
+                                                                     requires_grad=True)
+    scan_fn = {"rnn": rnn_scan, "lstm": lstm_scan, "gru": gru_scan}[scan]
+    out = scan_fn(x, None, *([None] if scan == "lstm" else []), w_ih, w_hh)[0]
+    with ag.no_grad():
+        out.mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()
+
+
 def test_saved_arrays_are_freed_and_retain_graph_works():
     lstm = nn.LSTM(2, 3, dtype=ag.float64)
     x = ag.randn(4, 2, 2, dtype=ag.float64, requires_grad=True)
@@ -270,6 +285,6 @@ def test_saved_arrays_are_freed_and_retain_graph_works():
     first = x.grad.data.copy()
     out.sum().backward()
     np.testing.assert_allclose(x.grad.data, 2 * first)
-    assert out.grad_fn._saved is None                  # the engine freed the saved arrays
+    assert out.grad_fn._saved is None and out.grad_fn._arrays is None   # freed
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         out.sum().backward()
