@@ -14,13 +14,15 @@ Assigning a Parameter, a Module or a Buffer to an attribute registers it (in `_p
 `_modules`, `_buffers`, insertion-ordered); traversal (`named_parameters`, `named_modules`,
 `state_dict`) visits a module's own members first, then its children depth-first, with
 dotted names ("fc.weight"). Calling a module runs its forward pre-hooks, `forward`, and its
-forward hooks. State dicts, loading and dtype conversion live in `nn._module_state`.
+forward hooks. State dicts, loading and dtype conversion live in `nn._module_state`, the
+traversal (parameters, named_modules, get_submodule, ...) in `nn._module_traversal`.
 """
 from collections import OrderedDict
 
 from autograd.tensor import Tensor
 
 from ._module_state import ModuleStateMixin, _IncompatibleKeys  # noqa: F401 - re-exported
+from ._module_traversal import ModuleTraversalMixin
 from .hooks import (RemovableHandle, register_module_forward_hook,  # noqa: F401
                     register_module_forward_pre_hook, _global_forward_hooks,
                     _global_forward_hooks_always_called as _global_always_called,
@@ -55,7 +57,7 @@ def _check_name(kind, name):
         raise KeyError(f"{kind} name can't be empty string \"\"")
 
 
-class Module(ModuleStateMixin):
+class Module(ModuleStateMixin, ModuleTraversalMixin):
     """Base class for all neural network modules; subclasses define `forward`."""
 
     training: bool
@@ -275,103 +277,6 @@ class Module(ModuleStateMixin):
         keys = (dir(self.__class__) + list(self.__dict__) + list(self._parameters)
                 + list(self._modules) + list(self._buffers))
         return sorted(k for k in keys if not k[0].isdigit())
-
-    # -- traversal ---------------------------------------------------------------------------
-    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
-        """(dotted name, member) over this module (and its submodules when recurse); a member
-        shared by several modules is yielded once unless remove_duplicate=False."""
-        memo = set()
-        if recurse:
-            modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
-        else:
-            modules = [(prefix, self)]
-        for module_prefix, module in modules:
-            for key, value in get_members(module):
-                if value is None or id(value) in memo:
-                    continue
-                if remove_duplicate:
-                    memo.add(id(value))
-                yield (module_prefix + "." + key if module_prefix else key), value
-
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
-                                   remove_duplicate)
-
-    def parameters(self, recurse=True):
-        for _, param in self.named_parameters(recurse=recurse):
-            yield param
-
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
-        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
-                                   remove_duplicate)
-
-    def buffers(self, recurse=True):
-        for _, buf in self.named_buffers(recurse=recurse):
-            yield buf
-
-    def named_children(self):
-        memo = set()
-        for name, module in self._modules.items():
-            if module is not None and id(module) not in memo:
-                memo.add(id(module))
-                yield name, module
-
-    def children(self):
-        for _, module in self.named_children():
-            yield module
-
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
-        """(dotted name, module) for this module and all below it, depth-first, pre-order;
-        a module reachable twice is yielded once unless remove_duplicate=False."""
-        if memo is None:
-            memo = set()
-        if self in memo:
-            return
-        if remove_duplicate:
-            memo.add(self)
-        yield prefix, self
-        for name, module in self._modules.items():
-            if module is None:
-                continue
-            sub_prefix = prefix + ("." if prefix else "") + name
-            yield from module.named_modules(memo, sub_prefix, remove_duplicate)
-
-    def modules(self):
-        for _, module in self.named_modules():
-            yield module
-
-    def get_submodule(self, target):
-        """The module at the dotted path `target` ("" is self)."""
-        if target == "":
-            return self
-        mod = self
-        for item in target.split("."):
-            if not hasattr(mod, item):
-                raise AttributeError(f"{mod._get_name()} has no attribute `{item}`")
-            mod = getattr(mod, item)
-            if not isinstance(mod, Module):
-                raise AttributeError(f"`{item}` is not an nn.Module")
-        return mod
-
-    def get_parameter(self, target):
-        """The Parameter at the dotted path `target` ("layer.0.weight")."""
-        module_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, name):
-            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
-        param = getattr(mod, name)
-        if not isinstance(param, Parameter):
-            raise AttributeError(f"`{name}` is not an nn.Parameter")
-        return param
-
-    def get_buffer(self, target):
-        module_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(module_path)
-        if not hasattr(mod, name):
-            raise AttributeError(f"{mod._get_name()} has no attribute `{name}`")
-        if name not in mod._buffers:
-            raise AttributeError(f"`{name}` is not a buffer")
-        return getattr(mod, name)
 
     # -- modes and gradients -----------------------------------------------------------------
     def train(self, mode=True):
