@@ -17,9 +17,12 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t and dc_t = dc (from t + 1
 
 The sequences of a batch are independent: the *_rows helpers run the recurrence of the
 sequences lo <= s < hi only (the kernels call them for all sequences). Runs of sequences on
-numba's threads were tried: alone 0.55x the time of one thread, but inside a training step,
-right after OpenBLAS's multithreaded calls (whose idle worker spins ~0.1 s on the other core),
-no faster, so the kernels are single-threaded.
+numba's threads were tried (two runs of 16 sequences, H128 B32, git 0cb735b^): the forward
+took 0.80x the time of one thread called back to back, 0.65x after a 1 ms sleep, but 1.0x
+after 3 ms of work on the main thread, which is what a training step does between kernels:
+numba's idle worker sleeps and its core must be woken (PyTorch's OpenMP workers spin between
+regions instead), and right after OpenBLAS's multithreaded calls that core is taken by
+OpenBLAS's spinning worker (~0.1 s). So the kernels are single-threaded.
 """
 import numpy as np
 
