@@ -16,7 +16,9 @@ A primitive is a subclass of `Function` with two static methods:
 
 `Exp.apply(x)` runs forward and, when grad mode is on and an input requires grad, records a
 Node on the tape. The node is the `ctx`: it holds the saved tensors, the edges to the nodes
-(or leaves) that produced the inputs, and a sequence number that orders the tape.
+(or leaves) that produced the inputs, and a sequence number that orders the tape. A fused
+kernel whose backward runs on arrays may keep its private intermediates with
+`ctx.save_arrays(...)` (read back as `ctx.saved_arrays`, freed with the saved tensors).
 """
 import itertools
 import traceback

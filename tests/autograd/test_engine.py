@@ -281,6 +281,34 @@ def test_custom_function_two_outputs_and_saved_output():
     np.testing.assert_allclose(x.grad.data, y.data)
 
 
+class SquareOnArrays(ag.Function):
+    """y = x**2 with 2x kept as a private array (save_arrays), as fused kernels do."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_arrays(2.0 * x.data)
+        return x.data ** 2
+
+    @staticmethod
+    def backward(ctx, g):
+        twice_x, = ctx.saved_arrays
+        return ag.tensor(g.data * twice_x)
+
+
+def test_saved_arrays_are_returned_as_arrays_and_freed_after_backward():
+    x = leaf(1.5, -2.0)
+    y = SquareOnArrays.apply(x)
+    y.sum().backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad.data, [3.0, -4.0])
+    assert isinstance(y.grad_fn.saved_arrays[0], np.ndarray)
+    y.sum().backward()                                  # the retained graph runs again
+    np.testing.assert_allclose(x.grad.data, [6.0, -8.0])
+    assert y.grad_fn._arrays is None                    # freed with the saved tensors
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()
+    with ag.no_grad():                                  # off the tape: nothing is kept
+        assert SquareOnArrays.apply(x).grad_fn is None
+
+
 def test_saved_output_does_not_form_a_reference_cycle():
     gc.disable()
     try:
