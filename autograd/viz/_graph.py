@@ -58,12 +58,15 @@ def param_names(params):
 
 
 def held_bytes(node):
-    """Bytes of the arrays a node keeps for backward: saved tensors and arrays set on ctx."""
+    """Bytes of the arrays a node keeps for backward: saved tensors, saved arrays and arrays
+    set on ctx."""
     total = 0
     for entry in node._saved or ():
         if entry is not None:
             obj = entry[0]
             total += (obj.data if isinstance(obj, Tensor) else obj).nbytes
+    for arr in node._arrays or ():
+        total += arr.nbytes
     for value in node.__dict__.values():
         if isinstance(value, np.ndarray):
             total += value.nbytes
@@ -79,6 +82,7 @@ def held_arrays(node):
         if entry is not None:
             obj = entry[0]
             out.append(obj.data if isinstance(obj, Tensor) else obj)
+    out.extend(node._arrays or ())
     for value in node.__dict__.values():
         if isinstance(value, np.ndarray):
             out.append(value)

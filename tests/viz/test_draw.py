@@ -187,6 +187,22 @@ def test_saved_bytes_before_and_after_backward():
     assert "freed" in after.nodes[after.find("<B>Exp</B>")[0]]
 
 
+def test_saved_bytes_count_a_fused_kernels_saved_arrays():
+    # the LSTM scan keeps its gates, cells, tanh(c) and input rows as saved arrays
+    from autograd.ops.scan_lstm import lstm_scan
+    from autograd.viz._graph import held_bytes
+    x = ag.randn(5, 2, 3, dtype=ag.float64, requires_grad=True)
+    w_ih = ag.randn(16, 3, dtype=ag.float64, requires_grad=True)
+    w_hh = ag.randn(16, 4, dtype=ag.float64, requires_grad=True)
+    out = lstm_scan(x, None, None, w_ih, w_hh)[0]
+    node = out.grad_fn
+    arrays = sum(a.nbytes for a in node.saved_arrays)
+    assert arrays >= 10 * 16 * 8                      # at least the gates: (R, 4H) float64
+    assert held_bytes(node) >= arrays + x.data.nbytes + out.data.nbytes
+    out.sum().backward()
+    assert held_bytes(node) == node.sizes.nbytes       # only the (T,) step sizes stay
+
+
 def test_ten_thousand_nodes_capped_by_max_nodes():
     (w,) = leaves((2,))
     y = w
