@@ -18,10 +18,10 @@ in xf. The input gradient is the transpose, a GEMM then a gather of shifted rows
 (p: x's position in the flat input layout, gaps g; Z at p - off[t] < 0 reads outputs that do
 not exist: no term). Both kernels are serial and release the GIL.
 
-The drivers (shift_conv, shift_transpose, shift_weight) run in chunks of positions (or
-images) of about CHUNK column elements: copy the columns, then one GEMM on BLAS's own
-threads. Splitting the positions over threads of our own instead (one single-threaded GEMM
-per thread, no synchronisation inside BLAS) ran as fast alone but 1.7x slower after any
+The drivers (conv, shift_transpose, shift_weight) run in chunks of images (or positions)
+of about CHUNK column elements: copy the columns, then one GEMM on BLAS's own threads.
+Splitting the positions over threads of our own instead (one single-threaded GEMM per
+thread, no synchronisation inside BLAS) ran as fast alone but 1.7x slower after any
 multithreaded BLAS call (OpenBLAS's idle worker keeps spinning on the other core for about
 0.1 s), which is the case inside a training step.
 
@@ -37,26 +37,11 @@ import numpy as np
 from . import conv_flat as KF
 from ._jit import jit
 
-__all__ = ["flat_columns", "flat_gather", "shift_conv", "shift_transpose", "shift_weight",
-           "conv", "transpose", "weight"]
+__all__ = ["flat_columns", "flat_gather", "shift_transpose", "shift_weight",
+           "pack_input", "conv", "transpose", "weight"]
 
 CHUNK = 1 << 20            # column elements per chunk (4 MB of float32)
 MIN_STEP = 256             # fewest positions per chunk (GEMMs narrower than this lose)
-
-
-def shift_conv(xf, w3, offs, total, workspace, yf):
-    """yf[grp*O/G:(grp+1)*O/G, :total] = w3[grp] (O/G, C/G*T) . cols[grp] (the shifted
-    copies of xf: (C, >= total + reach)); yf: (O, total). workspace(shape, dtype, slot): a
-    scratch array."""
-    groups, o_group, k_group = w3.shape
-    rows = groups * k_group
-    step = max(MIN_STEP, CHUNK // rows // 64 * 64)
-    y3 = yf.reshape(groups, o_group, total)
-    for m0 in range(0, total, step):
-        m = min(step, total - m0)
-        cols = workspace((rows, m), xf.dtype, 2)
-        flat_columns(xf, offs, m0, 0, m, cols)
-        np.matmul(w3, cols.reshape(groups, k_group, m), out=y3[:, :, m0:m0 + m])
 
 
 def shift_weight(xf, gq3, offs, workspace):
@@ -153,20 +138,37 @@ def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
 
 
 # -- the three primitives on five-dim arrays (N, C, D, H, W) -----------------------------------
+def pack_input(x5, plan, out):
+    """out: (C, N*block + reach) = x5 in plan's flat input layout."""
+    KF.flat_pack(x5, plan.gaps, plan.ext, out)
+    return out
+
+
 def _pack_input(x5, plan, workspace):
-    """xf: (C, N*block + reach) = x5 in plan's flat input layout (workspace slot 0)."""
-    xf = workspace((x5.shape[1], x5.shape[0] * plan.block + plan.reach), x5.dtype, 0)
-    KF.flat_pack(x5, plan.gaps, plan.ext, xf)
-    return xf
+    """xf = x5 in plan's flat input layout (workspace slot 0)."""
+    return pack_input(x5, plan, workspace(
+        (x5.shape[1], x5.shape[0] * plan.block + plan.reach), x5.dtype, 0))
 
 
-def conv(x5, w3, bias, has_bias, plan, workspace, y5):
-    """y5: (N, O, OD, OH, OW) = (bias +) the convolution of x5 with w3: (G, O/G, C/G*T)."""
-    total = x5.shape[0] * plan.block
-    xf = _pack_input(x5, plan, workspace)
-    yf = workspace((y5.shape[1], total), x5.dtype, 1)
-    shift_conv(xf, w3, plan.offs, total, workspace, yf)
-    KF.flat_unpack(yf, plan.ext, bias, has_bias, y5)
+def conv(x5, w3, bias, has_bias, plan, workspace, y5, xf=None):
+    """y5: (N, O, OD, OH, OW) = (bias +) the convolution of x5 with w3: (G, O/G, C/G*T); xf:
+    x5 already in the flat input layout, or None (packed here). Per chunk of images: the
+    columns, one GEMM per group into yf, and those images moved to y5 while yf's chunk is
+    still in cache."""
+    n, groups, o_group, k_group = x5.shape[0], w3.shape[0], w3.shape[1], w3.shape[2]
+    rows, block = groups * k_group, plan.block
+    if xf is None:
+        xf = _pack_input(x5, plan, workspace)
+    yf = workspace((groups * o_group, n * block), x5.dtype, 1)
+    y3 = yf.reshape(groups, o_group, n * block)
+    step = max(1, -(-MIN_STEP // block), CHUNK // rows // block)
+    for n0 in range(0, n, step):
+        n1 = min(n, n0 + step)
+        m0, m = n0 * block, (n1 - n0) * block
+        cols = workspace((rows, m), x5.dtype, 2)
+        flat_columns(xf, plan.offs, m0, 0, m, cols)
+        np.matmul(w3, cols.reshape(groups, k_group, m), out=y3[:, :, m0:m0 + m])
+        KF.unpack_images(yf, plan.ext, bias, has_bias, n0, n1, y5)
 
 
 def transpose(gq, w3, plan, bias, workspace, dx5):
@@ -177,9 +179,11 @@ def transpose(gq, w3, plan, bias, workspace, dx5):
                     workspace, dx5)
 
 
-def weight(x5, gq, groups, plan, workspace):
-    """dW: (G, O/G, C/G*T) = d<g, C(w) x>/dw, gq: (O, N*block) g in the flat output layout."""
-    xf = _pack_input(x5, plan, workspace)
+def weight(x5, gq, groups, plan, workspace, xf=None):
+    """dW: (G, O/G, C/G*T) = d<g, C(w) x>/dw, gq: (O, N*block) g in the flat output layout;
+    xf: x5 already in the flat input layout, or None (packed here)."""
+    if xf is None:
+        xf = _pack_input(x5, plan, workspace)
     dwt = shift_weight(xf, gq.reshape(groups, gq.shape[0] // groups, -1), plan.offs,
                        workspace)
     return np.ascontiguousarray(dwt.transpose(0, 2, 1))

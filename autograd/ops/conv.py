@@ -21,9 +21,14 @@ Each backward is made of these primitives, so gradients of any order work. The g
 all three: `in_size` is the spatial size of x (the output of conv_transpose), `out_size` that
 of y (the input of conv_transpose).
 
-Three ways to compute them (the results agree to rounding):
+Four ways to compute them (the results agree to rounding; drivers of the last three in
+autograd/ops/conv_paths.py):
 - im2col (autograd/kernels/conv.py): Y (O, N*L) = W (O, C*K) . X_col (C*K, N*L) per group,
   on chunks of images whose columns stay in cache (per image when C*K is small beside O).
+- batch-last columns (autograd/kernels/conv_batch_last.py), long sums that are strided or
+  whose flat layout drops many positions (small images: ResNet's 8x8 and 4x4 layers): the
+  input padded with the image index last, so that an output row of all the images is one
+  run of columns, and every column a real output position.
 - shifted GEMMs (autograd/kernels/conv_shift.py), stride 1 with long sums (C/G*K >= 64):
   the padded input stored flat (conv_flat's layout), the columns are plain row copies of
   it, one GEMM per chunk of positions; the input gradient is W^T . G then a gather of
@@ -31,15 +36,16 @@ Three ways to compute them (the results agree to rounding):
   by row (OW != W).
 - flat loop (autograd/kernels/conv_flat.py), stride 1, short sums: each tap a shifted view
   of the flat input, a direct numba loop with no column matrix; conv_transpose is then a
-  conv with the flipped kernel (padding d(k-1) - p).
+  conv with the flipped kernel (padding d(k - 1) - p).
+A Conv's forward keeps its packed input (batch-last or flat) for its weight gradient, and
+the backward packs g once for both gradients (kernels/conv_scratch.py's sharing_packs).
 """
 import numpy as np
 
 from ..function import Function
 from ..kernels import conv as K
-from ..kernels import conv_flat as KF
 from ..kernels import conv_scratch as KW
-from ..kernels import conv_shift as KS
+from . import conv_paths as P
 from .shape import Expand
 
 __all__ = ["Conv", "ConvTranspose", "ConvWeight", "ConvGeometry", "conv_nd",
@@ -52,7 +58,8 @@ class ConvGeometry:
     Output o reads input o*s - p + t*d for kernel tap t. The kernels' form, padded to 3 dims
     with unit leading dims: tap tables `tables` (td, th, tw) and `geo` = (strides, out)."""
     __slots__ = ("nsp", "in_size", "out_size", "kernel", "stride", "pad", "dilation",
-                 "groups", "tables", "geo", "taps", "positions", "flat", "flat_t")
+                 "groups", "tables", "geo", "taps", "positions", "flat", "flat_t",
+                 "batch_last")
 
     def __init__(self, in_size, out_size, kernel, stride, pad, dilation, groups):
         self.nsp = len(in_size)
@@ -74,20 +81,10 @@ class ConvGeometry:
             size, out, kern, dil = (unit + self.in_size, unit + self.out_size,
                                     unit + self.kernel, unit + self.dilation)
             pad = (0,) * (3 - self.nsp) + self.pad
-            self.flat = _flat_layout(size, out, kern, pad, dil)
+            self.flat = P.flat_layout(size, out, kern, pad, dil)
             flipped = tuple(d * (k - 1) - p for k, p, d in zip(kern, pad, dil))
-            self.flat_t = _flat_layout(out, size, kern, flipped, dil)
-
-
-def _flat_layout(size, out, kernel, pad, dilation):
-    """The KF.FlatPlan of a stride-1 convolution, or None where the flat loop does not apply
-    or would lose to im2col + GEMM (measured): fewer than three taps (a 1x1 convolution is a
-    plain GEMM), or over 30 % of the computed positions dropped (4x4 'same': 36 %)."""
-    layout = KF.flat_plan(size, out, kernel, pad, dilation)
-    if layout is None or len(layout[2]) < 3:
-        return None
-    plan = KF.FlatPlan(*layout)
-    return None if 10 * int(np.prod(out)) < 7 * plan.block else plan
+            self.flat_t = P.flat_layout(out, size, kern, flipped, dil)
+        self.batch_last = P.BatchLastPlan(self) if min(self.pad) >= 0 else None
 
 
 # -- chunked im2col / col2im with a reused workspace (kernels/conv_scratch.py) -----------------
@@ -104,16 +101,7 @@ def _chunks(n, per_image):
     return [(n0, min(n, n0 + step)) for n0 in range(0, n, step)]
 
 
-def _c(arr):
-    """arr as a C-contiguous, writeable array (one numba signature per dtype)."""
-    if arr.flags.c_contiguous and arr.flags.writeable:
-        return arr
-    return np.array(arr, order="C")
-
-
-def _five(arr, nsp):
-    """(N, C, *S) with nsp spatial dims -> C-contiguous (N, C, D, H, W) (a view if it was)."""
-    return _c(arr).reshape(arr.shape[:2] + (1,) * (3 - nsp) + arr.shape[2:])
+_c, _five = P.contiguous, P.five
 
 
 def im2col(x5, geom, cols, image_major=False):
@@ -146,6 +134,7 @@ def _image_major(rows, o):
 LAYOUT = None
 FLAT = None
 SHIFT = None
+BATCH_LAST = None
 
 
 def _flat_plan(geom, outputs, inputs, transpose=False):
@@ -163,36 +152,6 @@ def _flat_plan(geom, outputs, inputs, transpose=False):
     return None if small else plan
 
 
-def _flat_input(arr, plan, nsp, slot=0):
-    """arr: (N, C, *S) -> xf: (C, N*block + reach), plan's flat input layout (a workspace)."""
-    a5 = _five(arr, nsp)
-    xf = _workspace((a5.shape[1], a5.shape[0] * plan.block + plan.reach), arr.dtype, slot)
-    KF.flat_pack(a5, plan.gaps, plan.ext, xf)
-    return xf
-
-
-def _flat_conv(x, w3, b, geom, plan, out_size):
-    """b + the stride-1 convolution of x: (N, C, *S) with w3: (O, C/G, T) -> (N, O, *out_size),
-    by the flat loop."""
-    n, o, nsp = x.shape[0], w3.shape[0], geom.nsp
-    xf = _flat_input(x, plan, nsp)
-    # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
-    yf = _workspace((o, -(-n * plan.block // 16) * 16 + 16), x.dtype, slot=1)
-    KF.run_split(KF.flat_conv, n * plan.block, xf, w3, plan.offs, geom.groups, yf)
-    y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
-    bias = np.zeros(o, x.dtype) if b is None else _c(b)
-    KF.flat_unpack(yf, plan.ext, bias, b is not None, y)
-    return y.reshape((n, o) + out_size)
-
-
-def _flipped(w, groups, taps):
-    """w: (O, C/G, *k) -> (C, O/G, T): each group's transpose, taps reversed (the kernel of
-    C(w)^T as a convolution)."""
-    o, cg = w.shape[:2]
-    w4 = w.reshape(groups, o // groups, cg, taps)[..., ::-1].transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(w4).reshape(groups * cg, o // groups, taps)
-
-
 # -- GEMMs over shifted copies of the flat layout (kernels/conv_shift.py) -------------------
 def _shift_plan(geom, c, o):
     """geom.flat when conv (c -> o channels) and its adjoints run as shifted GEMMs, else None:
@@ -206,43 +165,48 @@ def _shift_plan(geom, c, o):
     return plan if c // geom.groups * geom.taps >= 64 and o // geom.groups >= 16 else None
 
 
-def _shift_conv(x, w, b, geom, plan):
-    """b + C(w) x: Y[grp] (O/G, positions) = W[grp] (O/G, C/G*T) . cols[grp]."""
-    n, o, nsp = x.shape[0], w.shape[0], geom.nsp
-    y = np.empty((n, o) + (1,) * (3 - nsp) + geom.out_size, x.dtype)
-    bias = np.zeros(o, x.dtype) if b is None else _c(b)
-    KS.conv(_five(x, nsp), _c(w).reshape(geom.groups, o // geom.groups, -1), bias,
-            b is not None, plan, _workspace, y)
-    return y.reshape((n, o) + geom.out_size)
+# -- batch-last columns (ops/conv_paths.py, kernels/conv_batch_last.py) ------------------------
+DROPPED = 0.15       # the flat layout's share of dropped positions above which batch-last wins
 
 
-def _shift_transpose(g, w, b, geom, plan):
-    """b + C(w)^T g: Z = W[grp]^T (C/G*T, O/G) . G[grp], then the gather of Z's shifted rows."""
-    n, o, nsp, c = g.shape[0], g.shape[1], geom.nsp, w.shape[1] * geom.groups
-    dx = np.empty((n, c) + (1,) * (3 - nsp) + geom.in_size, g.dtype)
-    bias = np.zeros(c, g.dtype) if b is None else _c(b)
-    KS.transpose(KW.pack_output(g, _five(g, nsp), plan),
-                 _c(w).reshape(geom.groups, o // geom.groups, -1), plan, bias, _workspace, dx)
-    return dx.reshape((n, c) + geom.in_size)
+def _batch_last_plan(geom, n, c, o):
+    """geom.batch_last when conv (c -> o channels, n images) and its adjoints run on
+    batch-last columns, else None: long sums (C/G * taps >= 64, O/G >= 16, not 1x1) that are
+    strided (im2col copies their rows a few elements at a time: 16 images 64 -> 128 channels
+    3x3 stride 2 on 32x32, forward + backward on one thread 10.9 ms against 15.2 ms) or whose
+    flat layout drops over DROPPED of its positions (512 channels of 4x4: 19.1 ms against
+    30.3 ms; 16x16, 11 % dropped: even), with one output row's columns (C*T*OW*N) within
+    4 chunks. BATCH_LAST True/False forces it where it applies / never."""
+    plan = geom.batch_last
+    if plan is None or BATCH_LAST is False:
+        return None
+    if BATCH_LAST is True:
+        return plan
+    strided = any(st != 1 for st in geom.stride)
+    if c // geom.groups * geom.taps < 64 or o // geom.groups < 16 or \
+            geom.taps < 2 and not strided or c * geom.taps * plan.width * n > 4 * P.CHUNK:
+        return None
+    if strided or geom.flat is None:
+        return plan
+    return plan if geom.positions < (1 - DROPPED) * geom.flat.block else None
 
 
-def _flat_weight(x, g, geom, plan):
-    """dW[grp]^T (C/G*T, O/G) = sum over positions of cols[grp] . G[grp]^T -> (G, O/G, C/G*T)."""
-    gq = KW.pack_output(g, _five(g, geom.nsp), plan)
-    return KS.weight(_five(x, geom.nsp), gq, geom.groups, plan, _workspace)
-
-
-def conv_forward(x, w, b, geom):
+def conv_forward(x, w, b, geom, keep=None):
     """y = C(w) x + b: x: (N, C, *S), w: (O, C/groups, *k), b: (O,) array or None
-    -> (N, O, *out_size). Per chunk of nb images, one GEMM per group:
+    -> (N, O, *out_size). keep: a list that receives (x, key, pack) when the path packs x in
+    a layout its weight gradient reads too (a Conv keeps it for its backward). Per chunk of
+    nb images, one GEMM per group:
     Y (O/G, nb*L) = W[g] . X_col[g] (C/G*K, nb*L), moved to (nb, O, L) with the bias added;
     or image-major: Y[n] = W[g] . X_col[n, g], written in place."""
     n, c, o, groups, length = x.shape[0], x.shape[1], w.shape[0], geom.groups, geom.positions
+    if _batch_last_plan(geom, n, c, o) is not None:
+        return P.batch_last_conv(x, w, b, geom, geom.batch_last, keep)
     if _shift_plan(geom, c, o) is not None:
-        return _shift_conv(x, w, b, geom, geom.flat)
+        return P.shift_conv(x, w, b, geom, geom.flat, keep)
     plan = _flat_plan(geom, o, c)
     if plan is not None:
-        return _flat_conv(x, _c(w).reshape(o, -1, geom.taps), b, geom, plan, geom.out_size)
+        return P.flat_loop_conv(x, _c(w).reshape(o, -1, geom.taps), b, geom, plan,
+                                geom.out_size)
     x5 = _five(x, geom.nsp)
     w3 = w.reshape(groups, o // groups, -1)
     y = np.empty((n, o, length), x.dtype)
@@ -272,11 +236,14 @@ def conv_transpose_forward(g, w, b, geom):
     -> (N, C, *in_size). Per chunk of images: Z_col[g] = W[g]^T . G[g], then col2im."""
     n, o, groups, length = g.shape[0], w.shape[0], geom.groups, geom.positions
     c = w.shape[1] * groups
+    if _batch_last_plan(geom, n, c, o) is not None:
+        return P.batch_last_transpose(g, w, b, geom, geom.batch_last)
     if _shift_plan(geom, c, o) is not None:
-        return _shift_transpose(g, w, b, geom, geom.flat)
+        return P.shift_transpose(g, w, b, geom, geom.flat)
     plan = _flat_plan(geom, c, o, transpose=True)
     if plan is not None:
-        return _flat_conv(g, _flipped(w, groups, geom.taps), b, geom, plan, geom.in_size)
+        return P.flat_loop_conv(g, P.flipped(w, groups, geom.taps), b, geom, plan,
+                                geom.in_size)
     g3 = g.reshape(n, o, length)
     w3t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)      # (G, C/G*K, O/G)
     z = np.zeros((n, c) + geom.in_size, g.dtype)
@@ -304,10 +271,12 @@ def conv_weight_forward(x, g, geom, wshape):
     dW[g] = G[g] (O/G, N*L) . X_col[g]^T (N*L, C/G*K), accumulated over chunks of images
     (image-major: over images, dW[g] += G[n, g] . X_col[n, g]^T)."""
     n, c, o, groups, length = x.shape[0], x.shape[1], g.shape[1], geom.groups, geom.positions
+    if _batch_last_plan(geom, n, c, o) is not None:
+        return P.batch_last_weight(x, g, geom, geom.batch_last).reshape(wshape)
     if _shift_plan(geom, c, o) is not None or geom.flat is not None and FLAT is not False and (
             FLAT or geom.out_size[-1] != geom.in_size[-1]):
         # im2col would copy these columns row by row (its spans need OW == W)
-        return _flat_weight(x, g, geom, geom.flat).reshape(wshape)
+        return P.shift_weight(x, g, geom, geom.flat).reshape(wshape)
     x5 = _five(x, geom.nsp)
     g3 = g.reshape(n, o, length)
     rows = c * geom.taps
@@ -355,8 +324,13 @@ class Conv(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, geom):
-        y = conv_forward(x.data, w.data, None if b is None else b.data, geom)
+        # x packed for the forward's columns, kept for the weight gradient's when it is needed
+        packs = [] if ctx.needs_input_grad[1] else None
+        y = conv_forward(x.data, w.data, None if b is None else b.data, geom, packs)
         ctx.save_for_backward(x, w)
+        if packs:                # (x, plan, packed x): the packs freed with the saved tensors
+            ctx.pack_plans = [plan for _, plan, _ in packs]
+            ctx.save_arrays(*[packed for _, _, packed in packs])
         ctx.geom = geom
         return y
 
@@ -365,7 +339,9 @@ class Conv(Function):
         x, w = ctx.saved_tensors
         geom = ctx.geom
         need = ctx.needs_input_grad
-        with KW.sharing_packs():          # dx and dw pack g once
+        packs = [(x.data, plan, packed) for plan, packed in
+                 zip(getattr(ctx, "pack_plans", ()), ctx.saved_arrays or ())]
+        with KW.sharing_packs(*packs):    # dx and dw pack g once; dw reuses x's pack
             dx = ConvTranspose.apply(g, w, None, geom) if need[0] else None     # C(w)^T g
             dw = ConvWeight.apply(x, g, geom) if need[1] else None        # G . X_col^T
         db = _bias_grad(g, geom.nsp) if need[2] else None

@@ -127,6 +127,77 @@ def test_gradgradcheck_flat(monkeypatch):
         lambda x, w: F.conv2d(x, w, padding="same", dilation=(1, 2), groups=2), [x, w])
 
 
+@pytest.mark.parametrize("case", CONV + TRANSPOSED, ids=lambda c: c[0])
+def test_batch_last_path(case, monkeypatch):
+    # every geometry on batch-last columns (forced, chunks of one output row): values,
+    # gradients of input, weight and bias against PyTorch, float64 gradcheck
+    from autograd.ops import conv_paths
+    monkeypatch.setattr(conv_ops, "BATCH_LAST", True)
+    monkeypatch.setattr(conv_paths, "CHUNK", 1)
+    monkeypatch.setattr(conv_paths, "MIN_POSITIONS", 1)
+    monkeypatch.setattr(conv_paths, "MIN_WEIGHT_POSITIONS", 1)
+    name, ours, theirs, xshape, wshape, kw = case
+    check_conv(*_with_bias(ours, theirs, kw), [xshape, wshape, _bias_shape(name, wshape, kw)])
+
+
+def test_gradgradcheck_batch_last(monkeypatch):
+    monkeypatch.setattr(conv_ops, "BATCH_LAST", True)
+    rng = np.random.default_rng(5)
+    x = ag.tensor(rng.standard_normal((2, 4, 5, 6)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((6, 2, 3, 2)), requires_grad=True)
+    b = ag.tensor(rng.standard_normal(6), requires_grad=True)
+    assert ag.autograd.gradgradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride=(2, 1), padding=1, dilation=(1, 2), groups=2),
+        [x, w, b])
+
+
+def test_batch_last_path_taken():
+    # ResNet-18's deep and strided layers take batch-last columns; the 14x14 and 32x32 'same'
+    # layers (13 % and 6 % of the flat positions dropped) the shifted GEMMs; short sums and
+    # 1x1 stride-1 convolutions neither
+    def geom(size, kernel, stride, pad):
+        out = (size + 2 * pad - kernel) // stride + 1
+        return conv_ops.ConvGeometry((size, size), (out, out), (kernel, kernel),
+                                     (stride, stride), (pad, pad), (1, 1), 1)
+    for size, c, kernel, stride in [(4, 512, 3, 1), (8, 256, 3, 1), (32, 64, 3, 2),
+                                    (16, 128, 1, 2)]:
+        g = geom(size, kernel, stride, kernel // 2)
+        assert conv_ops._batch_last_plan(g, 16, c, 2 * c) is g.batch_last is not None
+    for size, n, c, o, kernel in [(14, 64, 32, 64, 3), (32, 16, 64, 64, 3), (32, 16, 3, 64, 3),
+                                  (8, 16, 64, 64, 1)]:
+        assert conv_ops._batch_last_plan(geom(size, kernel, 1, kernel // 2), n, c, o) is None
+
+
+@pytest.mark.parametrize("batch_last", [True, False], ids=["batch_last", "shift"])
+def test_weight_gradient_reuses_the_forward_pack(batch_last, monkeypatch):
+    # the forward's packed input serves the weight gradient: x is packed once per step and
+    # g once for both gradients (counting the pack kernels); the gradients match PyTorch
+    from autograd.kernels import conv_batch_last, conv_flat
+    monkeypatch.setattr(conv_ops, "BATCH_LAST", batch_last)
+    module, name = (conv_batch_last, "pack") if batch_last else (conv_flat, "flat_pack")
+    calls = []
+    packer = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a: calls.append(a[0].shape) or packer(*a))
+    rng = np.random.default_rng(8)
+    xs, ws = rng.standard_normal((3, 16, 6, 6)), rng.standard_normal((16, 16, 3, 3))
+    x, w = ag.tensor(xs, requires_grad=True), ag.tensor(ws, requires_grad=True)
+    tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    TF.conv2d(tx, tw, padding=1).sum().backward()
+    assert calls == [(3, 16, 1, 6, 6), (3, 16, 1, 6, 6)]       # x, then g
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+    # the kept pack is one of the node's saved arrays: kept by retain_graph (x is not packed
+    # again, only g), freed by the last backward
+    y = F.conv2d(x, w, padding=1)
+    assert len(y.grad_fn.saved_arrays) == 1
+    calls.clear()
+    y.sum().backward(retain_graph=True)
+    y.sum().backward()
+    assert calls == [(3, 16, 1, 6, 6)] * 2                      # g, g
+    assert y.grad_fn._arrays is None
+
+
 def test_non_contiguous_layouts():
     ours, theirs = _with_bias(F.conv2d, TF.conv2d, dict(stride=2, padding=1, groups=2))
     check_op(ours, theirs, [(2, 4, 5, 6), (4, 2, 3, 3), (4,)], dtypes=(np.float64,),
