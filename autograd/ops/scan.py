@@ -23,7 +23,7 @@ import numpy as np
 
 from ..function import Function
 from ..kernels import scan as K
-from ..kernels.conv_scratch import workspace
+from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
                          input_gates, linear_grads, once_only, rows_of, save, saved, step_sizes)
 from .scan_gru import GRUScan, gru_scan
