@@ -9,6 +9,7 @@ that rival the work it feeds (the heap's top is returned to the system and touch
 Slots in use: 0-5 the convolutions (ops/conv.py, ops/conv_paths.py, kernels/conv_scratch.py),
 8-9 the scans (ops/_scan_util.py SCAN_SLOT).
 """
+import math
 import threading
 
 import numpy as np
@@ -16,6 +17,8 @@ import numpy as np
 __all__ = ["workspace", "KEEP"]
 
 KEEP = 1 << 22                    # largest workspace (elements) kept between calls
+SMALL = 1 << 15                   # below this many elements a fresh array is cheaper (and
+                                  # comes from the allocator's free lists: no page faults)
 _local = threading.local()
 
 
@@ -23,15 +26,19 @@ def workspace(shape, dtype, slot=0):
     """A scratch array of `shape`, reused by later calls in this thread (its contents are
     garbage; never returned to a caller), starting on a 64-byte boundary (a cache line). Two
     arrays in use at once take different slots."""
-    size = int(np.prod(shape, dtype=np.int64))
-    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    if size < SMALL:
+        return np.empty(shape, dtype)
     pool = getattr(_local, "pool", None)
     if pool is None:
         pool = _local.pool = {}
-    buf = pool.get((dtype, slot))
-    if buf is None or buf.size < size + 64:
-        buf = np.empty(max(size, 1 << 16) + 64, dtype)
+    key = (dtype, slot)
+    entry = pool.get(key)
+    if entry is None or entry[0].size - entry[1] < size:
+        dtype = np.dtype(dtype)
+        buf = np.empty(size + 64, dtype)
+        entry = (buf, (-buf.ctypes.data) % 64 // dtype.itemsize)
         if size <= KEEP:
-            pool[(dtype, slot)] = buf
-    start = (-buf.ctypes.data) % 64 // dtype.itemsize
+            pool[key] = entry
+    buf, start = entry
     return buf[start:start + size].reshape(shape)
