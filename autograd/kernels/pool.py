@@ -28,49 +28,27 @@ average counts it (with or without padding). `step` is (3,) int64 (the dilation 
         the transpose of avg_pool_forward: dx[p, window o] += g[p, o] / divisor(o);
         g: (P, OD, OH, OW), dx: (P, D, H, W) pre-filled by the caller (zeros).
 
-Planes are independent: each prange iteration writes only its own plane (no races).
+The kernels are serial. Over numba's threads (one run of planes each) the pooling of a
+(64, 32, 28, 28) batch took 0.6x the time alone, but inside a training step, right after
+OpenBLAS's multithreaded GEMMs (whose idle worker keeps spinning on the other core), 2-4x
+longer than on one thread, and 5-10x when the machine was shared: the Fashion-MNIST CNN step
+of benchmarks/ ran 12.2-13.1 ms serial (4 runs) against 12.2-13.5 ms threaded (3 runs), quiet.
 """
-import functools
-
 import numpy as np
 
-from ._jit import _numba, jit
+from ._jit import jit
 
 __all__ = ["max_pool_forward", "max_pool_pairs", "scatter_planes", "scatter_pairs",
            "avg_pool_forward", "avg_pool_backward"]
 
-# the loop over planes: `range` when interpreted (kernel.py_func), bound to numba.prange just
-# before the first compile (importing this module must not import numba)
-prange = range
 
-
-def _parallel(py_func):
-    """jit(parallel=True) with this module's `prange` bound to numba.prange at compile time."""
-    kernel = jit(parallel=True)(py_func)
-    compile_ = kernel.dispatcher
-
-    def dispatcher():
-        global prange
-        if prange is range:
-            prange = _numba().prange
-        return compile_()
-
-    @functools.wraps(py_func)
-    def call(*args):
-        return dispatcher()(*args)
-
-    call.py_func = py_func
-    call.dispatcher = dispatcher
-    return call
-
-
-@_parallel
+@jit()
 def max_pool_forward(x, wd, wh, ww, step, out, idx):
     """out, idx: (P, OD, OH, OW) = max and flat argmax of x: (P, D, H, W) over each window."""
     planes, _, h_in, w_in = x.shape
     od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
     sd, sh, sw = step[0], step[1], step[2]
-    for p in prange(planes):
+    for p in range(planes):
         for od in range(od_n):
             d0, d1 = wd[od, 0], wd[od, 1]
             for oh in range(oh_n):
@@ -91,7 +69,7 @@ def max_pool_forward(x, wd, wh, ww, step, out, idx):
     return out, idx
 
 
-@_parallel
+@jit()
 def max_pool_pairs(x, out, idx):
     """max_pool_forward for the commonest window, 2x2 with stride 2 (no padding or dilation),
     written with constant bounds (5x faster): x: (P, H, W); out, idx: (P, H//2, W//2), idx
@@ -99,7 +77,7 @@ def max_pool_pairs(x, out, idx):
     planes, _, w_in = x.shape
     oh_n, ow_n = out.shape[1], out.shape[2]
     lowest = x.dtype.type(-np.inf)
-    for p in prange(planes):
+    for p in range(planes):
         for oh in range(oh_n):
             h = 2 * oh
             for ow in range(ow_n):
@@ -117,7 +95,7 @@ def max_pool_pairs(x, out, idx):
     return out, idx
 
 
-@_parallel
+@jit()
 def scatter_pairs(src, idx, out):
     """scatter_planes (accumulate) for the indices of max_pool_pairs, whose windows do not
     overlap: every element of each 2x2 window is written, src at its index and 0 elsewhere.
@@ -125,7 +103,7 @@ def scatter_pairs(src, idx, out):
     planes, oh_n, ow_n = src.shape
     w_in = out.shape[2]
     zero = src.dtype.type(0)
-    for p in prange(planes):
+    for p in range(planes):
         for oh in range(oh_n):
             h = 2 * oh
             for ow in range(ow_n):
@@ -138,11 +116,11 @@ def scatter_pairs(src, idx, out):
     return out
 
 
-@_parallel
+@jit()
 def scatter_planes(src, idx, out, accumulate):
     """out[p, idx[p, j]] (+)= src[p, j] for src, idx: (P, M), out: (P, S)."""
     planes, m = src.shape
-    for p in prange(planes):
+    for p in range(planes):
         if accumulate:
             for j in range(m):
                 out[p, idx[p, j]] += src[p, j]
@@ -152,12 +130,12 @@ def scatter_planes(src, idx, out, accumulate):
     return out
 
 
-@_parallel
+@jit()
 def avg_pool_forward(x, wd, wh, ww, divisor, out):
     """out: (P, OD, OH, OW) = window sums of x: (P, D, H, W) / the window's divisor."""
     planes = x.shape[0]
     od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
-    for p in prange(planes):
+    for p in range(planes):
         for od in range(od_n):
             d0, d1, fd = wd[od, 0], wd[od, 1], wd[od, 2]
             for oh in range(oh_n):
@@ -177,12 +155,12 @@ def avg_pool_forward(x, wd, wh, ww, divisor, out):
     return out
 
 
-@_parallel
+@jit()
 def avg_pool_backward(g, wd, wh, ww, divisor, dx):
     """dx: (P, D, H, W) += the transpose of the window average applied to g: (P, OD, OH, OW)."""
     planes = g.shape[0]
     od_n, oh_n, ow_n = wd.shape[0], wh.shape[0], ww.shape[0]
-    for p in prange(planes):
+    for p in range(planes):
         for od in range(od_n):
             d0, d1, fd = wd[od, 0], wd[od, 1], wd[od, 2]
             for oh in range(oh_n):
