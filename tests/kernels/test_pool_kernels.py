@@ -152,12 +152,14 @@ def test_avg_pool_adaptive_windows():
             np.testing.assert_allclose(out[:, 0, oh, ow], x[:, 0, h0:h1, w0:w1].mean((1, 2)))
 
 
-@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5), (1, 2, 2)], ids=str)
-def test_max_pool_pairs_equals_reference(shape):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5), (1, 2, 2), (3, 29, 70)], ids=str)
+def test_max_pool_pairs_equals_reference(shape, dtype):
     """The 2x2 / stride 2 kernel against the reference (and its own Python form), with ties,
-    NaNs (two in one window: the last wins) and -inf windows."""
+    NaNs (two in one window: the last wins) and -inf windows; rows of 35 windows run the
+    kernel's vector loops and their remainders."""
     rng = np.random.default_rng(0)
-    x = rng.integers(0, 3, shape).astype(np.float32)             # many ties
+    x = rng.integers(0, 3, shape).astype(dtype)                  # many ties
     x.reshape(-1)[::7] = np.nan
     x.reshape(-1)[1::7] = np.nan
     x[0, :2, :2] = -np.inf
@@ -165,7 +167,7 @@ def test_max_pool_pairs_equals_reference(shape):
     wh, ww = max_windows(shape[1], n_h, 2, 2, 0, 1), max_windows(shape[2], n_w, 2, 2, 0, 1)
     ref_out, ref_idx = max_pool_reference(x[:, None], UNIT, wh, ww, np.ones(3, np.int64))
     for kernel in (K.max_pool_pairs, K.max_pool_pairs.py_func):
-        out = np.empty((shape[0], n_h, n_w), np.float32)
+        out = np.empty((shape[0], n_h, n_w), dtype)
         idx = np.empty(out.shape, np.int64)
         kernel(x, out, idx)
         np.testing.assert_array_equal(out, ref_out[:, 0])
