@@ -174,19 +174,32 @@ def test_max_pool_pairs_equals_reference(shape, dtype):
         np.testing.assert_array_equal(idx, ref_idx[:, 0])
 
 
-@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5)], ids=str)
-def test_scatter_pairs_equals_scatter_planes(shape):
-    """The max-pool gradient for 2x2 / stride 2 indices: one dense pass equals the scatter."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 6, 8), (2, 7, 5), (3, 29, 70)], ids=str)
+def test_scatter_pairs_equals_scatter_planes(shape, dtype):
+    """The max-pool gradient for 2x2 / stride 2 indices equals the scatter into zeros over
+    the windows; rows and columns past the last window are left as they were."""
     rng = np.random.default_rng(1)
-    x = rng.standard_normal(shape).astype(np.float32)
+    x = rng.standard_normal(shape).astype(dtype)
     n_h, n_w = shape[1] // 2, shape[2] // 2
-    out = np.empty((shape[0], n_h, n_w), np.float32)
+    out = np.empty((shape[0], n_h, n_w), dtype)
     idx = np.empty(out.shape, np.int64)
     K.max_pool_pairs(x, out, idx)
-    g = rng.standard_normal(out.shape).astype(np.float32)
-    ref = np.zeros((shape[0], shape[1] * shape[2]), np.float32)
+    g = rng.standard_normal(out.shape).astype(dtype)
+    ref = np.zeros((shape[0], shape[1] * shape[2]), dtype)
     K.scatter_planes.py_func(g.reshape(shape[0], -1), idx.reshape(shape[0], -1), ref, True)
+    ref = ref.reshape(shape)
+    ref[:, 2 * n_h:], ref[:, :, 2 * n_w:] = 7.0, 7.0
     for kernel in (K.scatter_pairs, K.scatter_pairs.py_func):
-        dx = np.zeros(shape, np.float32)
+        dx = np.full(shape, 7.0, dtype)
         kernel(g, idx, dx)
-        np.testing.assert_array_equal(dx.reshape(shape[0], -1), ref)
+        np.testing.assert_array_equal(dx, ref)
+
+
+def test_scatter_pairs_never_writes_outside_a_plane():
+    # indices changed in place after the forward (out of range) are clamped into their plane
+    g = np.ones((2, 2, 2), np.float32)
+    idx = np.array([[[0, 2], [8, 10]], [[-5, 20], [8, 10]]], np.int64)   # 20: in plane 3
+    dx = np.full((3, 4, 4), 7.0, np.float32)
+    K.scatter_pairs(g, idx, dx[:2])
+    assert (dx[2] == 7.0).all()                       # the next plane is untouched
