@@ -6,7 +6,7 @@ from ..grad_mode import _State
 from ..kernels import scan as K
 from ..tensor import Tensor
 
-SCAN_SLOT = 8     # the workspace slot (kernels/conv_scratch.py) of the scans' backward scratch
+SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backward scratch
 
 __all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "once_only",
            "carray", "wrap", "rows_of", "initial_state", "input_gates", "linear_grads", "save",
