@@ -12,9 +12,9 @@ stored once per reference and come back as separate copies; `.grad` is not saved
 
 The file is a plain safetensors file. Every tensor, array and numpy scalar is one safetensors
 tensor under its dotted path (`model.fc.weight`, `optim.state.0.exp_avg`); the rest of the
-object is a JSON tree in the string metadata under "tapegrad.tree", next to the schema version
-under "tapegrad.schema". Plain safetensors tools read our tensors; a file written by plain
-safetensors loads as a flat dict {name: Tensor}.
+object is a JSON tree (autograd/_checkpoint_tree.py) in the string metadata under
+"tapegrad.tree", next to the schema version under "tapegrad.schema". Plain safetensors tools
+read our tensors; a file written by plain safetensors loads as a flat dict {name: Tensor}.
 
 Loading reads the whole file and checks it twice: our own check of the header (length within
 the file and within safetensors' 100 MB limit, UTF-8, JSON without duplicate keys) and then
@@ -29,17 +29,15 @@ target is followed (the link stays a link). A writable binary file object is wri
 """
 import errno
 import json
-import math
 import os
 import secrets
 import stat
-from collections import OrderedDict
-from collections.abc import Mapping
 
 import numpy as np
 import safetensors
 import safetensors.numpy
 
+from ._checkpoint_tree import DTYPES, TreeReader, TreeWriter
 from .tensor import Tensor
 
 __all__ = ["save", "load", "CheckpointError", "SCHEMA_VERSION"]
@@ -48,14 +46,6 @@ SCHEMA_VERSION = 1
 _SCHEMA_KEY = "tapegrad.schema"
 _TREE_KEY = "tapegrad.tree"
 _MAX_HEADER = 100_000_000         # safetensors refuses longer headers
-_MAX_DEPTH = 100                  # nesting depth of a saved object
-
-# safetensors dtype names <-> numpy dtypes that tapegrad stores and loads
-_DTYPES = {"BOOL": np.dtype(np.bool_), "I8": np.dtype(np.int8), "I16": np.dtype(np.int16),
-           "I32": np.dtype(np.int32), "I64": np.dtype(np.int64), "U8": np.dtype(np.uint8),
-           "U16": np.dtype(np.uint16), "U32": np.dtype(np.uint32), "U64": np.dtype(np.uint64),
-           "F16": np.dtype(np.float16), "F32": np.dtype(np.float32),
-           "F64": np.dtype(np.float64), "C64": np.dtype(np.complex64)}
 
 
 class CheckpointError(Exception):
@@ -69,7 +59,7 @@ def save(obj, f):
     f: a path (written atomically, see the module docstring) or a writable binary file object.
     Raises TypeError naming the path inside obj of a value that cannot be stored.
     """
-    writer = _TreeWriter()
+    writer = TreeWriter()
     tree = writer.encode(obj, (), 0)
     tree_json = json.dumps(tree, allow_nan=False, separators=(",", ":"))
     if len(tree_json) > _MAX_HEADER // 2:
@@ -116,100 +106,6 @@ def _fsync_dir(directory):
         pass
     finally:
         os.close(dfd)
-
-
-class _TreeWriter:
-    """Encodes an object as a JSON tree, collecting its arrays under unique dotted names.
-
-    Tree nodes: JSON null/bool/int/str/finite float are themselves; a list is a JSON array;
-    every other node is an object with one tag: {"tuple": [...]}, {"dict": [[k, v], ...]},
-    {"odict": [[k, v], ...]}, {"float": "nan" | "inf" | "-inf"}, {"ndarray": name},
-    {"scalar": name} (a numpy scalar) and {"tensor": name, "requires_grad": bool}.
-    """
-
-    def __init__(self):
-        self.arrays = {}
-        self._open = set()    # ids of the containers on the current path (cycle detection)
-
-    def encode(self, obj, path, depth):
-        if depth > _MAX_DEPTH:
-            raise ValueError(f"save: nesting deeper than {_MAX_DEPTH} at {_dotted(path)!r}")
-        if isinstance(obj, Tensor):
-            name = self._add(np.asarray(obj.data), path)
-            return {"tensor": name, "requires_grad": obj.requires_grad}
-        if isinstance(obj, np.ndarray):
-            return {"ndarray": self._add(obj, path)}
-        if isinstance(obj, np.generic):      # before float: np.float64 subclasses float
-            return {"scalar": self._add(np.asarray(obj), path)}
-        if obj is None or isinstance(obj, (bool, str)):
-            return str(obj) if isinstance(obj, str) else obj
-        if isinstance(obj, int):
-            return int(obj)
-        if isinstance(obj, float):
-            return _encode_float(float(obj))
-        if isinstance(obj, (Mapping, list, tuple)):
-            if id(obj) in self._open:
-                raise ValueError(f"save: the object contains itself at {_dotted(path)!r}")
-            self._open.add(id(obj))
-            try:
-                return self._encode_container(obj, path, depth)
-            finally:
-                self._open.discard(id(obj))
-        raise TypeError(f"save: cannot store a value of type {type(obj).__name__} at "
-                        f"{_dotted(path)!r}; supported: Tensor, ndarray, numpy scalar, dict, "
-                        "list, tuple, None, bool, int, float, str")
-
-    def _encode_container(self, obj, path, depth):
-        if isinstance(obj, Mapping):
-            items = []
-            for key, value in obj.items():
-                items.append([_encode_key(key, path),
-                              self.encode(value, path + (key,), depth + 1)])
-            return {"odict" if isinstance(obj, OrderedDict) else "dict": items}
-        values = [self.encode(v, path + (i,), depth + 1) for i, v in enumerate(obj)]
-        return {"tuple": values} if isinstance(obj, tuple) else values
-
-    def _add(self, arr, path):
-        """Store arr under a unique name derived from path; returns the name."""
-        if not arr.flags.c_contiguous:     # (np.ascontiguousarray would make 0-d arrays 1-d)
-            arr = arr.copy(order="C")
-        if arr.dtype.byteorder == ">":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        if arr.dtype not in _DTYPES.values():
-            raise TypeError(f"save: cannot store an array of dtype {arr.dtype} at "
-                            f"{_dotted(path)!r}; supported: "
-                            + ", ".join(sorted(str(d) for d in _DTYPES.values())))
-        base = _dotted(path) or "tensor"
-        name, n = base, 0
-        while name in self.arrays or name == "__metadata__":
-            n += 1
-            name = f"{base}~{n}"
-        self.arrays[name] = arr
-        return name
-
-
-def _dotted(path):
-    return ".".join(str(p) for p in path)
-
-
-def _encode_float(x):
-    if math.isfinite(x):
-        return x
-    return {"float": "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")}
-
-
-def _encode_key(key, path):
-    """A dict key as a tree node: str, int, float, bool, None or a tuple of these."""
-    if key is None or isinstance(key, (bool, str)):
-        return str(key) if isinstance(key, str) else key
-    if isinstance(key, int):
-        return int(key)
-    if isinstance(key, float):
-        return _encode_float(float(key))
-    if isinstance(key, tuple):
-        return {"tuple": [_encode_key(k, path) for k in key]}
-    raise TypeError(f"save: cannot store a dict key of type {type(key).__name__} at "
-                    f"{_dotted(path)!r}; keys may be str, int, float, bool, None or tuples")
 
 
 # -- load --------------------------------------------------------------------------------------
@@ -275,7 +171,7 @@ def _decode_file(data, name):
     if _TREE_KEY not in metadata:
         raise CheckpointError(f"load: {name}: schema {SCHEMA_VERSION} without '{_TREE_KEY}'")
     tree = json.loads(metadata[_TREE_KEY], parse_constant=_reject_constant)
-    reader = _TreeReader(arrays, name)
+    reader = TreeReader(arrays, name, CheckpointError)
     obj = reader.decode(tree, 0)
     unused = set(arrays) - reader.used
     if unused:
@@ -325,10 +221,10 @@ def _reject_constant(token):
 
 def _to_array(key, info, name):
     """One deserialized tensor as a writable, aligned ndarray of its dtype."""
-    dtype = _DTYPES.get(info["dtype"])
+    dtype = DTYPES.get(info["dtype"])
     if dtype is None:
         raise CheckpointError(f"load: {name}: tensor {key!r} has dtype {info['dtype']}, which "
-                              f"tapegrad does not support ({', '.join(_DTYPES)})")
+                              f"tapegrad does not support ({', '.join(DTYPES)})")
     raw = info["data"]
     if dtype == np.bool_ and len(raw) and np.frombuffer(raw, np.uint8).max() > 1:
         raise CheckpointError(f"load: {name}: tensor {key!r} has bool bytes other than 0 or 1")
@@ -336,85 +232,3 @@ def _to_array(key, info, name):
     if not (arr.flags.writeable and arr.flags.aligned):
         arr = arr.copy()
     return arr
-
-
-class _TreeReader:
-    """Decodes the JSON tree written by _TreeWriter, validating every node."""
-
-    def __init__(self, arrays, name):
-        self.arrays = arrays
-        self.name = name
-        self.used = set()
-
-    def fail(self, msg):
-        raise CheckpointError(f"load: {self.name}: {msg}")
-
-    def decode(self, node, depth):
-        if depth > _MAX_DEPTH:
-            self.fail(f"tree nested deeper than {_MAX_DEPTH}")
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if isinstance(node, list):
-            return [self.decode(n, depth + 1) for n in node]
-        if not isinstance(node, dict):
-            self.fail(f"unexpected tree node {type(node).__name__}")
-        tags = set(node)
-        if tags == {"tensor", "requires_grad"}:
-            return self._tensor(node)
-        if len(tags) != 1:
-            self.fail(f"unknown tree node with keys {sorted(tags)[:5]}")
-        tag, value = next(iter(node.items()))
-        if tag == "tuple" and isinstance(value, list):
-            return tuple(self.decode(n, depth + 1) for n in value)
-        if tag in ("dict", "odict") and isinstance(value, list):
-            return self._mapping(OrderedDict() if tag == "odict" else {}, value, depth)
-        if tag == "float" and value in ("nan", "inf", "-inf"):
-            return float(value)
-        if tag == "ndarray" and isinstance(value, str):
-            return self._array(value)
-        if tag == "scalar" and isinstance(value, str):
-            arr = self._array(value)
-            if arr.ndim != 0:
-                self.fail(f"numpy scalar {value!r} has shape {arr.shape}")
-            return arr[()]
-        self.fail(f"unknown or malformed tree node {tag!r}")
-
-    def _mapping(self, out, items, depth):
-        for item in items:
-            if not (isinstance(item, list) and len(item) == 2):
-                self.fail("a dict item is not a [key, value] pair")
-            key = self._key(item[0], depth + 1)
-            if key in out:
-                self.fail(f"duplicate dict key {key!r}")
-            out[key] = self.decode(item[1], depth + 1)
-        return out
-
-    def _key(self, node, depth):
-        if depth > _MAX_DEPTH:
-            self.fail(f"tree nested deeper than {_MAX_DEPTH}")
-        if node is None or isinstance(node, (bool, int, float, str)):
-            return node
-        if isinstance(node, dict) and len(node) == 1:
-            tag, value = next(iter(node.items()))
-            if tag == "tuple" and isinstance(value, list):
-                return tuple(self._key(k, depth + 1) for k in value)
-            if tag == "float" and value in ("nan", "inf", "-inf"):
-                return float(value)
-        self.fail("a dict key is not str, int, float, bool, None or a tuple of these")
-
-    def _array(self, key):
-        if key not in self.arrays:
-            self.fail(f"the tree refers to a missing tensor {key!r}")
-        if key in self.used:
-            self.fail(f"the tree refers to tensor {key!r} twice")
-        self.used.add(key)
-        return self.arrays[key]
-
-    def _tensor(self, node):
-        requires_grad = node["requires_grad"]
-        if not isinstance(requires_grad, bool) or not isinstance(node["tensor"], str):
-            self.fail("malformed tensor node")
-        arr = self._array(node["tensor"])
-        if requires_grad and arr.dtype.kind not in "fc":
-            self.fail(f"tensor {node['tensor']!r} of dtype {arr.dtype} cannot require grad")
-        return Tensor._make(arr, requires_grad, None, 0)

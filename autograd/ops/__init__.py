@@ -3,7 +3,8 @@
     arithmetic  add sub mul div pow remainder ... and the dtype cast
     unary       exp log sqrt sigmoid relu erf rounding       [unary_trig: sin ... tanh atan2]
                                                              [unary_select: clamp where lerp
-                                                              maximum masked_fill fill_ copy_]
+                                                              maximum masked_fill]
+                                                             [unary_fill: fill_ zero_ copy_]
     compare     eq lt logical_and isnan any all ... (bool results, no gradient)
     reduce      sum mean prod var std norm                   [extrema: max min amax argmax]
                                                              [softmax: softmax log_softmax

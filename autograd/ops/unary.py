@@ -22,9 +22,9 @@ output save the output; piecewise-constant derivatives save a bool mask, not the
     floor ceil round trunc      dx = 0
 
 relu (fused, with gelu) lives in activation.py; the trigonometric and hyperbolic functions
-(and atan2) in unary_trig.py; clamp, maximum, minimum, where, lerp, nan_to_num, masked_fill and
-the in-place writers fill_, zero_, copy_ in unary_select.py. This module re-exports relu and
-those: it is the family registered in ops/__init__.
+(and atan2) in unary_trig.py; clamp, maximum, minimum, where, lerp, nan_to_num, masked_fill in
+unary_select.py; the in-place writers fill_, zero_, copy_ in unary_fill.py. This module
+re-exports relu and those: it is the family registered in ops/__init__.
 """
 import builtins
 import math
@@ -32,11 +32,12 @@ import math
 import numpy as np
 
 from ..function import Function
-from . import unary_select
+from . import unary_fill, unary_select
 from .activation import Relu, relu  # noqa: F401  (Relu: autograd.health finds its nodes)
+from .unary_fill import fill, fill_, zero_
 from .unary_select import (_floating, _inplace_on_copy, _out, _zeros, clamp, clamp_max,
-                           clamp_min, clip, fill, fill_, lerp, masked_fill, maximum, minimum,
-                           nan_to_num, where, zero_)
+                           clamp_min, clip, lerp, masked_fill, maximum, minimum, nan_to_num,
+                           where)
 from .unary_trig import (acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cos, cosh,
                          sin, sinh, tan, tanh)
 
@@ -398,4 +399,5 @@ for _name in ("log", "log1p", "log2", "log10", "square", "sin", "cos", "asin", "
 del _name
 
 TENSOR_METHODS.update(unary_select.TENSOR_METHODS)
+TENSOR_METHODS.update(unary_fill.TENSOR_METHODS)
 INPLACE += unary_select.INPLACE

@@ -1,5 +1,5 @@
-"""Selecting and overwriting, elementwise: clamp, maximum, minimum, where, lerp, nan_to_num,
-masked_fill, and fill / zero / copy, the out-of-place forms of fill_, zero_ and copy_.
+"""Selecting elementwise: clamp, maximum, minimum, where, lerp, nan_to_num, masked_fill
+(fill / zero / copy, the out-of-place forms of fill_, zero_ and copy_, are in unary_fill.py).
 
 Operands are promoted to one dtype (PyTorch's rules) and broadcast; rules return gradients in
 the broadcast shape and the engine sums them back. These derivatives are piecewise constant,
@@ -15,8 +15,6 @@ mask m holds, else 0.
     lerp(a, b, w)         da = g (1 - w)       db = g w      dw = g (b - a)
     nan_to_num(x)         dx = g [x finite]
     masked_fill(x, m, v)  dx = g [not m]                     dv = sum(g [m])
-    fill(x, v)            dx = 0                             dv = sum(g)
-    copy(x, src)          dx = 0                             dsrc = g, summed to src's shape
 """
 import numpy as np
 
@@ -27,7 +25,7 @@ from ..tensor import Tensor
 from ._util import as_tensor, check_broadcast, promote_pair, select
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "lerp",
-           "nan_to_num", "masked_fill", "fill", "fill_", "zero_"]
+           "nan_to_num", "masked_fill"]
 
 
 def _out(value):
@@ -330,69 +328,6 @@ def masked_fill(input, mask, value):
         raise
 
 
-# -- fill, zero, copy: the out-of-place forms of fill_, zero_, copy_ -------------------------
-
-class Fill(Function):
-    @staticmethod
-    def forward(ctx, x, value):
-        v = value.data if isinstance(value, Tensor) else value
-        return np.full(x.data.shape, v, x.data.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        dx = _zeros(g) if ctx.needs_input_grad[0] else None
-        return dx, g                            # the engine sums g down to the 0-d value
-
-
-def fill(input, value):
-    """A tensor like input (shape and dtype) full of value (a scalar or a 0-d Tensor)."""
-    if isinstance(value, Tensor) and value.ndim != 0:
-        raise RuntimeError(f"fill: only supports a 0-dimensional value tensor, but got a "
-                           f"tensor of shape {tuple(value.shape)}")
-    return Fill.apply(input, value)
-
-
-def zero(input):
-    """Zeros like input: the out-of-place form of zero_."""
-    return Fill.apply(input, 0)
-
-
-class Copy(Function):
-    @staticmethod
-    def forward(ctx, x, src):
-        return np.array(np.broadcast_to(src.data, x.data.shape), dtype=x.data.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        dx = _zeros(g) if ctx.needs_input_grad[0] else None
-        return dx, g                            # summed to src's shape and dtype by the engine
-
-
-def copy(input, src):
-    """src broadcast to input's shape and cast to input's dtype: the out-of-place copy_."""
-    src = as_tensor(src)
-    try:
-        shape = np.broadcast_shapes(src.shape, input.shape)
-    except ValueError:
-        shape = None
-    if shape != input.shape:
-        raise RuntimeError(f"copy_: the source of shape {tuple(src.shape)} cannot be broadcast "
-                           f"to the destination's shape {tuple(input.shape)}")
-    return Copy.apply(input, src)
-
-
-def fill_(input, value):
-    return input._inplace("fill_", fill, value)
-
-
-def zero_(input):
-    return input._inplace("zero_", zero)
-
-
-def copy_(input, src, non_blocking=False):
-    return input._inplace("copy_", copy, src)
-
-
 # -- in-place variants that must not overwrite a saved input ---------------------------------
 
 def _on_copy(input, fn, *args, **kwargs):
@@ -418,6 +353,6 @@ TENSOR_METHODS = {
     "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
     "maximum": maximum, "minimum": minimum, "where": _where_method, "lerp": lerp,
     "nan_to_num": nan_to_num, "masked_fill": masked_fill,
-    "fill_": fill_, "zero_": zero_, "copy_": copy_, "lerp_": _inplace_on_copy("lerp", lerp),
+    "lerp_": _inplace_on_copy("lerp", lerp),
 }
 INPLACE = ["clamp", "clip", "clamp_min", "clamp_max", "nan_to_num", "masked_fill"]
