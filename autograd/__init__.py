@@ -4,6 +4,9 @@
     x = ag.randn(3, requires_grad=True)
     (x * x).sum().backward()          # x.grad == 2 * x
 """
+import os as _os
+
+from . import malloc
 from . import dtypes
 from .dtypes import (bool_, double, float16, float32, float64, get_default_dtype, half,
                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
@@ -22,6 +25,8 @@ from . import data, datasets
 from .serialization import CheckpointError, load, save
 
 _tensor_methods.install()
+if _os.environ.get("TAPEGRAD_KEEP_FREED_MEMORY", "1") != "0":
+    malloc.keep_freed_memory()        # freed activations stay for the next step (malloc.py)
 bool = bool_  # noqa: A001 - ag.bool, as torch.bool
 
 __all__ = (["Tensor", "Function", "once_differentiable", "no_grad", "enable_grad",
