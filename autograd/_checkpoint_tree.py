@@ -14,10 +14,10 @@ MAX_DEPTH = 100                   # nesting depth of a saved object
 
 # safetensors dtype names <-> numpy dtypes that tapegrad stores and loads
 DTYPES = {"BOOL": np.dtype(np.bool_), "I8": np.dtype(np.int8), "I16": np.dtype(np.int16),
-           "I32": np.dtype(np.int32), "I64": np.dtype(np.int64), "U8": np.dtype(np.uint8),
-           "U16": np.dtype(np.uint16), "U32": np.dtype(np.uint32), "U64": np.dtype(np.uint64),
-           "F16": np.dtype(np.float16), "F32": np.dtype(np.float32),
-           "F64": np.dtype(np.float64), "C64": np.dtype(np.complex64)}
+          "I32": np.dtype(np.int32), "I64": np.dtype(np.int64), "U8": np.dtype(np.uint8),
+          "U16": np.dtype(np.uint16), "U32": np.dtype(np.uint32), "U64": np.dtype(np.uint64),
+          "F16": np.dtype(np.float16), "F32": np.dtype(np.float32),
+          "F64": np.dtype(np.float64), "C64": np.dtype(np.complex64)}
 
 
 class TreeWriter:
