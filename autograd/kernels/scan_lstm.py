@@ -15,49 +15,42 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t and dc_t = dc (from t + 1
     dc_{t-1} = dc_t f,             dh_{t-1} = da W_hh
     db = sum_rows da               (accumulated in float64 while da is written)
 
-The sequences of a batch are independent. Runs of sequences on numba's threads were tried
-(two runs of 16 sequences, H128 B32, git 0cb735b^): the forward took 0.80x the time of one
-thread called back to back, 0.65x after a 1 ms sleep, but 1.0x after 3 ms of work on the
-main thread, which is what a training step does between kernels: numba's idle worker sleeps
-and its core must be woken (PyTorch's OpenMP workers spin between regions instead), and
-right after OpenBLAS's multithreaded calls that core is taken by OpenBLAS's spinning worker
-(~0.1 s). So the kernels are single-threaded.
+The sequences of a batch are independent: the *_rows helpers run the recurrence of the
+sequences lo <= s < hi only; the kernels here call them for all sequences, and
+scan_threads.py calls them for runs of sequences on OpenBLAS's threads. (Runs on numba's
+threads were tried first, H128 B32, git 0cb735b^: 0.80x the time of one thread back to
+back, 0.65x after a 1 ms sleep, but 1.0x after 3 ms of work on the main thread: numba's idle
+worker sleeps, and right after OpenBLAS's multithreaded calls its spinning worker holds the
+other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.)
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, final_rows, matmul_into, matvec_into, scan_jit,
-                        sigmoid_scalar, state_rows, tanh_scalar)
+from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, matvec_into,
+                        scan_helper, scan_jit, sigmoid_scalar, tanh_scalar)
 
-__all__ = ["lstm_scan_forward", "lstm_scan_backward"]
+__all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
 
-@scan_jit(globals())
-def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
-                      cs, tanh_c, m, h_n, c_n):
-    """x: (R, I) the input rows and wih_t: (I, 4H) = W_ih^T, or wih_t (0, 0) when gates
-    already holds xg = x W_ih^T (a small product is cheaper here than a BLAS call);
-    gates: (R, 4H) in: xg (or nothing), out: the activated gates [i f g o]; whh_t: (P, 4H) =
-    W_hh^T, bias: (4H,) b_ih + b_hh (zeros without), whr_t: (H, P) = W_hr^T or (0, 0)
-    without projection, h0: (B, P), c0: (B, H), sizes: (T,) int64. Out: hs: (R, P); cs,
-    tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t) with projection ((0, 0)
-    without); h_n, c_n: (B, P), (B, H) the final states."""
-    if wih_t.shape[0] > 0:
-        matmul_into(x, wih_t, gates)
-    offsets = batch_offsets(sizes)
+@scan_helper
+def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets, reverse,
+                      fast, hs, cs, tanh_c, m):
+    """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's)."""
     steps = sizes.size
     nh = c0.shape[1]
     proj = whr_t.shape[0] > 0
-    scratch = np.empty(h0.shape, gates.dtype)
-    hw = np.empty((h0.shape[0], 4 * nh), gates.dtype)
+    scratch = np.empty((max(hi - lo, 0), h0.shape[1]), gates.dtype)
+    hw = np.empty((max(hi - lo, 0), 4 * nh), gates.dtype)
     acc = np.empty((4, 4 * nh), gates.dtype)
     for step in range(steps):
         t = steps - 1 - step if reverse else step
-        nb = sizes[t]
-        o = offsets[t]
+        nb = min(sizes[t], hi) - lo
+        if nb <= 0:
+            continue
+        o = offsets[t] + lo
         tp = t + 1 if reverse else t - 1
-        po = offsets[tp] if step > 0 else 0
-        npv = sizes[tp] if step > 0 else 0
-        hprev = state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch)
+        po = offsets[tp] + lo if step > 0 else 0
+        npv = max(min(sizes[tp], hi) - lo, 0) if step > 0 else 0
+        hprev = chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch)
         if nb < 4:
             matvec_into(hprev, whh_t, hw[:nb], acc)
         else:
@@ -78,7 +71,7 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
                         a[j] = sigmoid_scalar(a[j] + a_b[j] + a_h[j], fast)
             c_r = cs[o + r]
             tc = tanh_c[o + r]
-            cp = cs[po + r] if r < npv else c0[r]
+            cp = cs[po + r] if r < npv else c0[lo + r]
             out_r = out[r]
             # separate loops: few arrays per loop keep LLVM's aliasing checks (and so its
             # vectorisation) within bounds
@@ -90,34 +83,29 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
                 out_r[j] = row[3 * nh + j] * tc[j]
         if proj:
             matmul_into(out, whr_t, hs[o:o + nb])
-    final_rows(hs, sizes, reverse, h_n)
-    final_rows(cs, sizes, reverse, c_n)
 
 
-@scan_jit(globals())
-def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
-                       dh_all, db):
-    """g_hs: (R, P) output gradients, whh: (4H, P) = W_hh, whr: (P, H) = W_hr or (0, 0),
-    c0: (B, H); gates, cs, tanh_c: saved by the forward. dh: (B, P), dc: (B, H) in:
-    gradients of the final states, out: of the initial states. Out: da: (R, 4H) gradients of
-    the pre-activations; dh_all: (R, P) with projection, the gradient of each step's h_t;
-    db: (4H,) float64 the sum of da's rows (accumulated while da is written)."""
-    offsets = batch_offsets(sizes)
-    db[:] = 0
+@scan_helper
+def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, reverse,
+                       dh, dc, da, dh_all, db):
+    """The backward of the sequences lo <= s < hi (arguments: lstm_scan_backward's); db:
+    (4H,) float64, adds the sum of their rows of da."""
     steps = sizes.size
     nh = dc.shape[1]
     proj = whr.shape[0] > 0
-    dm = np.empty((dc.shape[0], nh) if proj else (0, 0), dc.dtype)
+    dm = np.empty((max(hi - lo, 0), nh) if proj else (0, 0), dc.dtype)
     acc = np.empty((4, dh.shape[1]), dc.dtype)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
-        nb = sizes[t]
-        o = offsets[t]
+        nb = min(sizes[t], hi) - lo
+        if nb <= 0:
+            continue
+        o = offsets[t] + lo
         first = step == steps - 1            # the step the forward visited first
         tp = t + 1 if reverse else t - 1
-        po = 0 if first else offsets[tp]
-        npv = 0 if first else sizes[tp]
-        dht = dh[:nb]
+        po = 0 if first else offsets[tp] + lo
+        npv = 0 if first else max(min(sizes[tp], hi) - lo, 0)
+        dht = dh[lo:lo + nb]
         for r in range(nb):
             d_r = dht[r]
             g_r = g_hs[o + r]
@@ -135,8 +123,8 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
             row = gates[o + r]
             d = da[o + r]
             tc = tanh_c[o + r]
-            cp = cs[po + r] if r < npv else c0[r]
-            dc_r = dc[r]
+            cp = cs[po + r] if r < npv else c0[lo + r]
+            dc_r = dc[lo + r]
             dm_r = dmt[r]
             for j in range(nh):
                 i = row[j]
@@ -157,3 +145,43 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
             matvec_into(da[o:o + nb], whh, dht, acc)
         else:
             matmul_into(da[o:o + nb], whh, dht)
+
+
+@scan_jit(globals())
+def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
+                      cs, tanh_c, m, h_n, c_n):
+    """x: (R, I) the input rows and wih_t: (I, 4H) = W_ih^T, or wih_t (0, 0) when gates
+    already holds xg = x W_ih^T (a small product is cheaper here than a BLAS call);
+    gates: (R, 4H) in: xg (or nothing), out: the activated gates [i f g o]; whh_t: (P, 4H) =
+    W_hh^T, bias: (4H,) b_ih + b_hh (zeros without), whr_t: (H, P) = W_hr^T or (0, 0)
+    without projection, h0: (B, P), c0: (B, H), sizes: (T,) int64. Out: hs: (R, P); cs,
+    tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t) with projection ((0, 0)
+    without); h_n, c_n: (B, P), (B, H) the final states."""
+    if wih_t.shape[0] > 0:
+        matmul_into(x, wih_t, gates)
+    offsets = batch_offsets(sizes)
+    lstm_forward_rows(0, h0.shape[0], gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
+                      reverse, fast, hs, cs, tanh_c, m)
+    final_rows(hs, sizes, reverse, h_n)
+    final_rows(cs, sizes, reverse, c_n)
+
+
+@scan_jit(globals())
+def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
+                       dh_all, db):
+    """g_hs: (R, P) output gradients, whh: (4H, P) = W_hh, whr: (P, H) = W_hr or (0, 0),
+    c0: (B, H); gates, cs, tanh_c: saved by the forward. dh: (B, P), dc: (B, H) in:
+    gradients of the final states, out: of the initial states. Out: da: (R, 4H) gradients of
+    the pre-activations; dh_all: (R, P) with projection, the gradient of each step's h_t;
+    db: (4H,) float64 the sum of da's rows."""
+    offsets = batch_offsets(sizes)
+    db[:] = 0
+    lstm_backward_rows(0, dc.shape[0], g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets,
+                       reverse, dh, dc, da, dh_all, db)
+
+
+@scan_jit(globals())
+def lstm_final_states(hs, cs, sizes, reverse, h_n, c_n):
+    """h_n, c_n: (B, P), (B, H) = each sequence's last rows of hs and cs."""
+    final_rows(hs, sizes, reverse, h_n)
+    final_rows(cs, sizes, reverse, c_n)

@@ -36,7 +36,8 @@ import numpy as np
 from ._jit import _numba, jit
 
 __all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matvec_into", "copy_rows", "scan_jit",
-           "batch_offsets", "state_rows", "final_rows", "activation", "matmul", "matvec"]
+           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows",
+           "final_rows", "activation", "matmul", "matvec"]
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that k * LN2_HI is exact
@@ -225,16 +226,22 @@ def state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch):
     """The states the rows of step t (visited `step`-th) start from, as a contiguous
     (sizes[t], H) block: a block of hs (or of h0 at the first step) when it can be, else
     gathered into scratch (B, H) (reverse over a growing packed batch)."""
-    nb = sizes[t]
+    return chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, 0, h0.shape[0], scratch)
+
+
+def chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch):
+    """state_rows for the sequences lo <= s < hi only: their rows of step t, a contiguous
+    (n, H) block with n = min(sizes[t], hi) - lo > 0; scratch: (hi - lo, H)."""
+    nb = min(sizes[t], hi) - lo
     if step == 0:
-        return h0[:nb]
+        return h0[lo:lo + nb]
     tp = t + 1 if reverse else t - 1
-    po = offsets[tp]
-    npv = sizes[tp]
+    po = offsets[tp] + lo
+    npv = max(min(sizes[tp], hi) - lo, 0)
     if npv >= nb:
         return hs[po:po + nb]
     copy_rows(hs[po:po + npv], scratch[:npv])
-    copy_rows(h0[npv:nb], scratch[npv:nb])
+    copy_rows(h0[lo + npv:lo + nb], scratch[npv:nb])
     return scratch[:nb]
 
 
@@ -260,7 +267,8 @@ def batch_offsets(sizes):
 
 
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
-          "tanh_into", "copy_rows", "batch_offsets", "state_rows", "matvec_into")   # inlined
+          "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
+          "matvec_into")                              # inlined: no call cost
 HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
 _compiled = {}
 
@@ -323,11 +331,30 @@ def _flush_if_stale(dispatcher):
         pass
 
 
-def scan_jit(namespace):
-    """jit() for a scan kernel module whose globals are `namespace`: before the kernel's first
-    compile, the helper names in that module are replaced by their compiled versions."""
+def scan_helper(py_func):
+    """Marks a function of a scan kernel module as a helper of its kernels: scan_jit compiles
+    it (once, cached, not inlined) and rebinds its name in the module before a kernel that
+    calls it compiles. Until then it stays a plain Python function."""
+    py_func.scan_helper = True
+    return py_func
+
+
+def _compile_module_helpers(namespace):
+    """Compile the module's scan_helper functions (see scan_helper), once."""
+    numba = _numba()
+    for name, value in list(namespace.items()):
+        if getattr(value, "scan_helper", False) and not hasattr(value, "py_func"):
+            compiled = numba.njit(cache=True, error_model="numpy")(value)
+            _flush_if_stale(compiled)
+            namespace[name] = compiled
+
+
+def scan_jit(namespace, **options):
+    """jit(**options) for a scan kernel module whose globals are `namespace`: before the
+    kernel's first compile, the helper names in that module are replaced by their compiled
+    versions (scan_math's, and the module's own scan_helper functions)."""
     def wrap(py_func):
-        kernel = jit()(py_func)
+        kernel = jit(**options)(py_func)
         compiled = None
 
         def dispatcher():
@@ -335,6 +362,7 @@ def scan_jit(namespace):
             if compiled is None:
                 namespace.update({k: v for k, v in _compiled_helpers().items()
                                   if k in namespace})
+                _compile_module_helpers(namespace)
                 compiled = kernel.dispatcher()
                 _flush_if_stale(compiled)
             return compiled

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..function import Function
-from ..kernels import scan_lstm as K
+from ..kernels import scan_threads as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
                          initial_state, linear_grads, once_only, rows_of, save, saved, step_sizes)

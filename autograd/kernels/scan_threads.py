@@ -1,0 +1,168 @@
+"""The LSTM scan with its sequences split over OpenBLAS's threads (kernels/blas_threads.py).
+
+The sequences of a batch are independent: each thread runs scan_lstm's *_rows helpers on a
+run of them (their rows of every step), writing only those rows; the bias gradient, which
+all rows add to, is summed per run (a row of db_runs each) and added up after.
+
+    lstm_scan_forward(...)     as scan_lstm.lstm_scan_forward   (same arguments)
+    lstm_scan_backward(...)    as scan_lstm.lstm_scan_backward
+
+Both run the single-threaded kernel when the pool has one thread, the batch one sequence,
+or the scan less than MIN_WORK multiply-adds (the hand-over costs 5-20 us to a spinning
+OpenBLAS worker, ~0.15 ms to a sleeping one). Measured (H128 B32, T=100, float32, the
+forward's recurrence): 3.72 ms on one thread, 1.88-2.24 ms split in two, also right after
+GEMMs (numba's own threads: 1.0x there, scan_lstm.py's docstring).
+
+The jobs read their arrays from an int64 context: per array its address and two extents
+(a vector's second is 0), then the flags and the item size (one job serves both dtypes).
+"""
+import hashlib
+import os
+
+import numpy as np
+
+from . import blas_threads as BT
+from . import scan_lstm as K
+
+__all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
+
+MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
+FORCE = None            # True / False: split / never (tests); None: by MIN_WORK
+FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
+_jobs = {}
+# bound by _job() before the jobs compile (numba is not imported until then)
+carray = _ptr = lstm_forward_rows = lstm_backward_rows = None
+
+
+def _split_runs(batch, work):
+    if FORCE is not None:
+        return FORCE and batch > 1 and BT.threads() > 1
+    return batch > 1 and work >= MIN_WORK and BT.threads() > 1
+
+
+def _context(arrays, flags):
+    """int64 context: (address, extent 0, extent 1) per array (a vector's second extent 0),
+    then the flags, then the item size of the first array (4: float32, 8: float64)."""
+    ctx = []
+    for a in arrays:
+        ctx += [a.ctypes.data, a.shape[0], a.shape[1] if a.ndim > 1 else 0]
+    return np.array(ctx + [int(f) for f in flags] + [arrays[0].dtype.itemsize], np.int64)
+
+
+# -- the jobs: plain functions here, compiled on first use (_job) -------------------------
+def _mat(ctx, i, dtype):
+    return carray(_ptr(ctx[3 * i]), (ctx[3 * i + 1], ctx[3 * i + 2]), dtype)
+
+
+def _vec(ctx, i, dtype):
+    return carray(_ptr(ctx[3 * i]), (ctx[3 * i + 1],), dtype)
+
+
+def _forward_run(ctx, lo, hi, dtype):
+    f = 3 * FORWARD_ARRAYS
+    lstm_forward_rows(lo, hi, _mat(ctx, 0, dtype), _mat(ctx, 1, dtype), _vec(ctx, 2, dtype),
+                      _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
+                      _vec(ctx, 6, np.int64), _vec(ctx, 7, np.int64), ctx[f] != 0,
+                      ctx[f + 1] != 0, _mat(ctx, 8, dtype), _mat(ctx, 9, dtype),
+                      _mat(ctx, 10, dtype), _mat(ctx, 11, dtype))
+
+
+def _backward_run(ctx, lo, hi, dtype):
+    db_runs = _mat(ctx, 13, np.float64)
+    lstm_backward_rows(lo, hi, _mat(ctx, 0, dtype), _mat(ctx, 1, dtype), _mat(ctx, 2, dtype),
+                       _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
+                       _mat(ctx, 6, dtype), _vec(ctx, 7, np.int64), _vec(ctx, 8, np.int64),
+                       ctx[3 * BACKWARD_ARRAYS] != 0, _mat(ctx, 9, dtype), _mat(ctx, 10, dtype),
+                       _mat(ctx, 11, dtype), _mat(ctx, 12, dtype), db_runs[lo])
+
+
+def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (3 * FORWARD_ARRAYS + 3,), np.int64)
+    lo = a >> n
+    if ctx[3 * FORWARD_ARRAYS + 2] == 4:
+        _forward_run(ctx, lo, lo + m, np.float32)
+    else:
+        _forward_run(ctx, lo, lo + m, np.float64)
+
+
+def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (3 * BACKWARD_ARRAYS + 2,), np.int64)
+    lo = a >> n
+    if ctx[3 * BACKWARD_ARRAYS + 1] == 4:
+        _backward_run(ctx, lo, lo + m, np.float32)
+    else:
+        _backward_run(ctx, lo, lo + m, np.float64)
+
+
+def _job(kind):
+    """The compiled job of kind ("forward" or "backward"), from numba's disk cache when it was
+    compiled since the files it inlines last changed."""
+    if kind not in _jobs:
+        from ._jit import _numba
+        numba = _numba()
+        K.lstm_scan_forward.dispatcher()           # compiles scan_lstm's rows helpers
+        here = globals()
+        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
+                    lstm_forward_rows=K.lstm_forward_rows,
+                    lstm_backward_rows=K.lstm_backward_rows)
+        for name in ("_mat", "_vec", "_forward_run", "_backward_run"):
+            if not hasattr(here[name], "py_func"):
+                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
+        job = BT.compile_job(here[f"_{kind}_job"])
+        _flush_if_stale(job)
+        job.compile()
+        _jobs[kind] = job
+    return _jobs[kind]
+
+
+def _flush_if_stale(job):
+    """numba keys a cached function on its own file only; a job inlines scan_lstm's and
+    scan_math's code too, so a stamp with the digest of all three files says whether the
+    cache holds a job compiled from them as they are."""
+    try:
+        digest = hashlib.sha1()
+        for path in (__file__, K.__file__, os.path.join(os.path.dirname(K.__file__),
+                                                         "scan_math.py")):
+            with open(path, "rb") as f:
+                digest.update(f.read())
+        cache = job._cache
+        stamp = os.path.join(cache._cache_path, f"{__name__}.{job._pyfunc.__name__}."
+                             f"sources-{digest.hexdigest()[:12]}")
+        if not os.path.exists(stamp):
+            cache.flush()
+            open(stamp, "w").close()
+    except (AttributeError, OSError):        # no cache (or another numba): nothing stale
+        pass
+
+
+def _offsets(sizes):
+    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+
+def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
+                      cs, tanh_c, m, h_n, c_n):
+    """scan_lstm.lstm_scan_forward, its sequences split over the pool when that pays."""
+    batch = h0.shape[0]
+    if not _split_runs(batch, hs.shape[0] * whh_t.shape[0] * whh_t.shape[1]):
+        return K.lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
+                                   reverse, fast, hs, cs, tanh_c, m, h_n, c_n)
+    if wih_t.shape[0] > 0:
+        np.matmul(x, wih_t, out=gates)
+    ctx = _context((gates, whh_t, bias, whr_t, h0, c0, sizes, _offsets(sizes), hs, cs,
+                    tanh_c, m), (reverse, fast))
+    BT.split(_job("forward"), batch, ctx)
+    K.lstm_final_states(hs, cs, sizes, reverse, h_n, c_n)
+
+
+def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
+                       dh_all, db):
+    """scan_lstm.lstm_scan_backward, its sequences split over the pool when that pays."""
+    batch = c0.shape[0]
+    if not _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
+        return K.lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
+                                    dh, dc, da, dh_all, db)
+    db_runs = np.zeros((batch, db.shape[0]), np.float64)
+    ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc, da,
+                    dh_all, db_runs), (reverse,))
+    BT.split(_job("backward"), batch, ctx)
+    np.sum(db_runs, axis=0, out=db)

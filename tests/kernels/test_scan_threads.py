@@ -1,0 +1,104 @@
+"""The LSTM scan split over OpenBLAS's threads (kernels/scan_threads.py, blas_threads.py):
+the same results as the single-threaded kernels, for every layout the layer supports.
+
+The split changes only how rows are grouped in the per-step products (runs of fewer than four
+sequences take matvec_into's four partial sums), so results agree to rounding, and exactly
+when every run has four rows or more."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn
+from autograd.kernels import blas_threads as BT
+from autograd.kernels import scan_threads as ST
+
+
+@pytest.fixture
+def two_blas_threads():
+    """numpy's OpenBLAS with two threads for the test (conftest.py sets one), or skip."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if BT.available() is None:
+        pytest.skip("numpy's OpenBLAS pool is not available here")
+    with threadpoolctl.ThreadpoolController().limit(limits=2, user_api="blas"):
+        if BT.threads() < 2:
+            pytest.skip("OpenBLAS does not run two threads here")
+        yield
+
+
+def _lstm_run(force, dtype, batch=5, proj=0, bidirectional=False, packed=False):
+    """Outputs, final states and every gradient of one nn.LSTM forward + backward."""
+    old, ST.FORCE = ST.FORCE, force
+    try:
+        ag.manual_seed(0)
+        layer = nn.LSTM(6, 8, proj_size=proj, bidirectional=bidirectional)
+        if dtype == np.float64:
+            layer = layer.double()
+        rng = np.random.default_rng(0)
+        steps = 7
+        x = ag.tensor(rng.standard_normal((steps, batch, 6)).astype(dtype), requires_grad=True)
+        if packed:
+            lengths = sorted(rng.integers(1, steps + 1, batch).tolist(), reverse=True)
+            lengths[0] = steps
+            out, (h_n, c_n) = layer(nn.utils.rnn.pack_padded_sequence(x, lengths))
+            out = out.data
+        else:
+            out, (h_n, c_n) = layer(x)
+        loss = (out * ag.tensor(rng.standard_normal(out.shape).astype(dtype))).sum() + \
+            (h_n * 0.5).sum() + (c_n * 0.25).sum()
+        loss.backward()
+        return [out.data, h_n.data, c_n.data, x.grad.data] + \
+            [p.grad.data for p in layer.parameters()]
+    finally:
+        ST.FORCE = old
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", [dict(), dict(proj=4), dict(bidirectional=True),
+                                  dict(packed=True), dict(packed=True, bidirectional=True),
+                                  dict(batch=2), dict(batch=9)])
+def test_split_scan_matches_one_thread(case, dtype):
+    serial, split = _lstm_run(False, dtype, **case), _lstm_run(True, dtype, **case)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    for a, b in zip(serial, split):
+        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+def test_split_is_exact_when_every_run_has_four_sequences():
+    serial, split = _lstm_run(False, np.float32, batch=8), _lstm_run(True, np.float32, batch=8)
+    for a, b in zip(serial[:4], split[:4]):         # outputs, states, input gradient
+        np.testing.assert_array_equal(b, a)
+
+
+def _marking_job():
+    numba = pytest.importorskip("numba")
+    ptr = BT.address_pointer()
+
+    @numba.cfunc(BT.job_type())
+    def mark(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+        ctx = numba.carray(c, (2,), np.int64)
+        hits = numba.carray(ptr(ctx[0]), (ctx[1],), np.int64)
+        start = a >> n
+        for i in range(start, start + m):
+            hits[i] += 1 + start            # which chunk wrote it, and how often
+    return mark
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("count", [1, 2, 3, 1000])
+def test_split_visits_every_index_once(count):
+    hits = np.zeros(count, np.int64)
+    BT.split(_marking_job(), count, np.array([hits.ctypes.data, count], np.int64))
+    chunk_starts = hits - 1
+    assert np.all(chunk_starts >= 0) and np.all(chunk_starts <= np.arange(count))
+    parts = np.unique(chunk_starts)                  # each chunk a run of consecutive indices
+    assert len(parts) == min(BT.threads(), count)
+    assert list(parts) == [i for i in range(count) if i == 0 or chunk_starts[i] == i]
+
+
+def test_split_runs_the_job_once_without_the_pool(monkeypatch):
+    monkeypatch.setitem(BT._state, "pool", None)
+    hits = np.zeros(10, np.int64)
+    BT.split(_marking_job(), 10, np.array([hits.ctypes.data, 10], np.int64))
+    np.testing.assert_array_equal(hits, np.ones(10, np.int64))
