@@ -27,7 +27,10 @@ alpha is unused.
 Measured here (a compute-bound loop of 1 ms on one thread): 0.50 ms on two, the same right
 after a GEMM (numba's own threads: no faster there), 0.79 ms when the pool had slept (0.2 s
 idle). Without numpy's OpenBLAS (MKL, Accelerate, another platform) or with one BLAS thread,
-split calls the job once on the calling thread.
+split calls the job once on the calling thread. What it cannot fix: other pools of the same
+process that spin - scipy's own OpenBLAS (numba's np.dot calls it) and PyTorch's OpenMP
+workers were seen busy beside ours in the benchmark process (gdb), and a chunk then waits for
+its core in 4 ms scheduler ticks; so the one user, scan_threads.py, is opt-in.
 """
 import ctypes
 import os
@@ -134,15 +137,11 @@ def _probe(run):
 
 
 def available():
-    """(run, thread count) of numpy's OpenBLAS pool, or None (TAPEGRAD_BLAS_THREADS=0 in the
-    environment turns it off)."""
+    """(run, thread count) of numpy's OpenBLAS pool, or None."""
     if "pool" not in _state:
         with _lock:
             if "pool" not in _state:
-                found = None
-                if os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0":
-                    found = _find_library()
-                _state["pool"] = found
+                _state["pool"] = _find_library()
     return _state["pool"]
 
 

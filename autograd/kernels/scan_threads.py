@@ -1,4 +1,5 @@
 """The LSTM scan with its sequences split over OpenBLAS's threads (kernels/blas_threads.py).
+Opt-in: TAPEGRAD_BLAS_THREADS=1 in the environment (read at import) turns it on.
 
 The sequences of a batch are independent: each thread runs scan_lstm's *_rows helpers on a
 run of them (their rows of every step), writing only those rows; the bias gradient, which
@@ -7,11 +8,19 @@ all rows add to, is summed per run (a row of db_runs each) and added up after.
     lstm_scan_forward(...)     as scan_lstm.lstm_scan_forward   (same arguments)
     lstm_scan_backward(...)    as scan_lstm.lstm_scan_backward
 
-Both run the single-threaded kernel when the pool has one thread, the batch one sequence,
-or the scan less than MIN_WORK multiply-adds (the hand-over costs 5-20 us to a spinning
-OpenBLAS worker, ~0.15 ms to a sleeping one). Measured (H128 B32, T=100, float32, the
-forward's recurrence): 3.72 ms on one thread, 1.88-2.24 ms split in two, also right after
-GEMMs (numba's own threads: 1.0x there, scan_lstm.py's docstring).
+Both run the single-threaded kernel unless enabled, and when the pool has one thread, the
+batch one sequence, or the scan less than MIN_WORK multiply-adds (the hand-over costs 5-20
+us to a spinning OpenBLAS worker, ~0.15 ms to a sleeping one).
+
+Measured (H128 B32, T=100, float32): the forward's recurrence 3.72 ms on one thread,
+1.88-2.24 ms split in two, also right after GEMMs (numba's own threads: 1.0x there); the
+whole forward + backward step 10.7 -> 7.0-7.3 ms (benchmark lstm_h128_b32 1.39-1.84x ->
+0.92-1.22x of PyTorch). Why it is not the default: in the benchmark process after the
+digits, allreduce, ddp, gcn and mlp workloads, two other threads of the process kept both
+cores busy (by gdb and their CPU time: scipy's own OpenBLAS worker and PyTorch's OpenMP
+worker), and the split step took 8-24 ms in multiples of the 4 ms scheduler tick (one
+thread: 10.6 ms): the run on the other core waits for its turn. A single-threaded scan does
+not care.
 
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
@@ -27,7 +36,8 @@ from . import scan_lstm as K
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
-FORCE = None            # True / False: split / never (tests); None: by MIN_WORK
+ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "0") == "1"
+FORCE = None            # True / False: split / never (tests); None: ENABLED and MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
@@ -37,7 +47,7 @@ carray = _ptr = lstm_forward_rows = lstm_backward_rows = None
 def _split_runs(batch, work):
     if FORCE is not None:
         return FORCE and batch > 1 and BT.threads() > 1
-    return batch > 1 and work >= MIN_WORK and BT.threads() > 1
+    return ENABLED and batch > 1 and work >= MIN_WORK and BT.threads() > 1
 
 
 def _context(arrays, flags):

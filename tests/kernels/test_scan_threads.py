@@ -102,3 +102,14 @@ def test_split_runs_the_job_once_without_the_pool(monkeypatch):
     hits = np.zeros(10, np.int64)
     BT.split(_marking_job(), 10, np.array([hits.ctypes.data, 10], np.int64))
     np.testing.assert_array_equal(hits, np.ones(10, np.int64))
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+def test_split_only_when_enabled_and_large(monkeypatch):
+    monkeypatch.setattr(ST, "FORCE", None)
+    monkeypatch.setattr(ST, "ENABLED", False)
+    assert not ST._split_runs(32, 1 << 30)                # opt-in (module docstring)
+    monkeypatch.setattr(ST, "ENABLED", True)
+    assert ST._split_runs(32, ST.MIN_WORK)
+    assert not ST._split_runs(32, ST.MIN_WORK - 1)
+    assert not ST._split_runs(1, 1 << 30)
