@@ -27,10 +27,9 @@ alpha is unused.
 Measured here (a compute-bound loop of 1 ms on one thread): 0.50 ms on two, the same right
 after a GEMM (numba's own threads: no faster there), 0.79 ms when the pool had slept (0.2 s
 idle). Without numpy's OpenBLAS (MKL, Accelerate, another platform) or with one BLAS thread,
-split calls the job once on the calling thread. What it cannot fix: other pools of the same
-process that spin - scipy's own OpenBLAS (numba's np.dot calls it) and PyTorch's OpenMP
-workers were seen busy beside ours in the benchmark process (gdb), and a chunk then waits for
-its core in 4 ms scheduler ticks; so the one user, scan_threads.py, is opt-in.
+split calls the job once on the calling thread. Not solved: in the benchmark process after
+several other workloads, the split LSTM step ran 1.5-2x slower than on one thread, delayed
+in 4 ms scheduler ticks (scan_threads.py has the numbers), so its one user is opt-in.
 """
 import ctypes
 import os

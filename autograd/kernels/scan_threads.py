@@ -16,11 +16,12 @@ Measured (H128 B32, T=100, float32): the forward's recurrence 3.72 ms on one thr
 1.88-2.24 ms split in two, also right after GEMMs (numba's own threads: 1.0x there); the
 whole forward + backward step 10.7 -> 7.0-7.3 ms (benchmark lstm_h128_b32 1.39-1.84x ->
 0.92-1.22x of PyTorch). Why it is not the default: in the benchmark process after the
-digits, allreduce, ddp, gcn and mlp workloads, two other threads of the process kept both
-cores busy (by gdb and their CPU time: scipy's own OpenBLAS worker and PyTorch's OpenMP
-worker), and the split step took 8-24 ms in multiples of the 4 ms scheduler tick (one
-thread: 10.6 ms): the run on the other core waits for its turn. A single-threaded scan does
-not care.
+digits, allreduce, ddp, gcn and mlp workloads (each alone before it: no effect), the split
+step took 8-24 ms, in steps of the 4 ms scheduler tick (one thread: 10.6 ms), as if the run
+on the other core waited for a turn. Per-thread CPU time and gdb in those seconds: numpy's
+OpenBLAS worker (running our runs), the main thread, and PyTorch's OpenMP worker spinning
+in gomp_barrier_wait_end (12 % of a core over 3 s of alternating turns); the cause was not
+pinned down. A single-threaded scan does not care.
 
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
