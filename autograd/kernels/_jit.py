@@ -9,14 +9,17 @@
 The wrapped Python function stays reachable as `kernel.py_func` (the plain reference the
 tests compare against), and the numba dispatcher as `kernel.dispatcher()` (compiling it).
 Kernels call other kernels through `other.dispatcher()` resolved at first compile, or keep
-their helpers inside one function.
+their helpers inside one function. numba keys a cached function on its own file only:
+`flush_stale_cache(cache, name, paths)` empties the cache of one that inlines code of other
+files when those changed (a stamp file named by their digest).
 """
 import functools
+import hashlib
 import os
 import sys
 import tempfile
 
-__all__ = ["jit", "cache_dir"]
+__all__ = ["jit", "cache_dir", "flush_stale_cache"]
 
 
 def cache_dir():
@@ -73,3 +76,20 @@ def jit(**options):
         kernel.dispatcher = dispatcher
         return kernel
     return wrap
+
+
+def flush_stale_cache(cache, name, paths):
+    """Empty numba's cache of the function `name` unless a stamp file (in the cache, named by
+    the digest of the files at `paths`) says it was compiled since they last changed; then
+    write the stamp. For code that inlines other files' functions."""
+    try:
+        digest = hashlib.sha1()
+        for path in paths:
+            with open(path, "rb") as f:
+                digest.update(f.read())
+        stamp = os.path.join(cache._cache_path, f"{name}.sources-{digest.hexdigest()[:12]}")
+        if not os.path.exists(stamp):
+            cache.flush()
+            open(stamp, "w").close()
+    except (AttributeError, OSError):        # no cache (or another numba): nothing stale
+        pass

@@ -28,12 +28,10 @@ its own file only, so a kernel cached before this file last changed is recompile
 (_flush_if_stale).
 """
 import functools
-import hashlib
-import os
 
 import numpy as np
 
-from ._jit import _numba, jit
+from ._jit import _numba, flush_stale_cache, jit
 
 __all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matvec_into", "copy_rows", "scan_jit",
            "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows",
@@ -316,19 +314,10 @@ def _compiled_helpers():
 
 def _flush_if_stale(dispatcher):
     """numba keys a cached kernel on its own file only, but the scan kernels inline this
-    file's helpers: a kernel cached before this file changed is dropped from the cache (a
-    stamp file per kernel and digest of this file records that it was compiled since)."""
-    try:
-        with open(__file__, "rb") as f:
-            digest = hashlib.sha1(f.read()).hexdigest()[:12]
-        cache = dispatcher._cache
-        stamp = os.path.join(cache._cache_path, f"{dispatcher.py_func.__module__}."
-                             f"{dispatcher.py_func.__qualname__}.helpers-{digest}")
-        if not os.path.exists(stamp):
-            cache.flush()
-            open(stamp, "w").close()
-    except (AttributeError, OSError):        # no cache (or another numba): nothing stale
-        pass
+    file's helpers: a kernel cached before this file changed is dropped from the cache."""
+    py_func = dispatcher.py_func
+    flush_stale_cache(getattr(dispatcher, "_cache", None),
+                      f"{py_func.__module__}.{py_func.__qualname__}", [__file__])
 
 
 def scan_helper(py_func):

@@ -26,13 +26,13 @@ pinned down. A single-threaded scan does not care.
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
 """
-import hashlib
 import os
 
 import numpy as np
 
 from . import blas_threads as BT
 from . import scan_lstm as K
+from ._jit import flush_stale_cache
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
@@ -127,23 +127,12 @@ def _job(kind):
 
 
 def _flush_if_stale(job):
-    """numba keys a cached function on its own file only; a job inlines scan_lstm's and
-    scan_math's code too, so a stamp with the digest of all three files says whether the
-    cache holds a job compiled from them as they are."""
-    try:
-        digest = hashlib.sha1()
-        for path in (__file__, K.__file__, os.path.join(os.path.dirname(K.__file__),
-                                                         "scan_math.py")):
-            with open(path, "rb") as f:
-                digest.update(f.read())
-        cache = job._cache
-        stamp = os.path.join(cache._cache_path, f"{__name__}.{job._pyfunc.__name__}."
-                             f"sources-{digest.hexdigest()[:12]}")
-        if not os.path.exists(stamp):
-            cache.flush()
-            open(stamp, "w").close()
-    except (AttributeError, OSError):        # no cache (or another numba): nothing stale
-        pass
+    """A job inlines scan_lstm's and scan_math's code: its cache is stale when any of the
+    three files changed (scan_math.flush_stale_cache)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
+                      [os.path.join(here, name) for name in
+                       ("scan_threads.py", "scan_lstm.py", "scan_math.py")])
 
 
 def _offsets(sizes):
