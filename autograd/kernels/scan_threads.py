@@ -53,7 +53,10 @@ def _split_runs(batch, work):
 
 def _context(arrays, flags):
     """int64 context: (address, extent 0, extent 1) per array (a vector's second extent 0),
-    then the flags, then the item size of the first array (4: float32, 8: float64)."""
+    then the flags, then the item size of the first array (4: float32, 8: float64); None
+    when an array is not C-contiguous (the jobs rebuild them as such)."""
+    if not all(a.flags.c_contiguous for a in arrays):
+        return None
     ctx = []
     for a in arrays:
         ctx += [a.ctypes.data, a.shape[0], a.shape[1] if a.ndim > 1 else 0]
@@ -128,7 +131,7 @@ def _job(kind):
 
 def _flush_if_stale(job):
     """A job inlines scan_lstm's and scan_math's code: its cache is stale when any of the
-    three files changed (scan_math.flush_stale_cache)."""
+    three files changed (_jit.flush_stale_cache)."""
     here = os.path.dirname(os.path.abspath(__file__))
     flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
                       [os.path.join(here, name) for name in
@@ -143,13 +146,15 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
                       cs, tanh_c, m, h_n, c_n):
     """scan_lstm.lstm_scan_forward, its sequences split over the pool when that pays."""
     batch = h0.shape[0]
-    if not _split_runs(batch, hs.shape[0] * whh_t.shape[0] * whh_t.shape[1]):
+    ctx = None
+    if _split_runs(batch, hs.shape[0] * whh_t.shape[0] * whh_t.shape[1]):
+        ctx = _context((gates, whh_t, bias, whr_t, h0, c0, sizes, _offsets(sizes), hs, cs,
+                        tanh_c, m), (reverse, fast))
+    if ctx is None:
         return K.lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
                                    reverse, fast, hs, cs, tanh_c, m, h_n, c_n)
     if wih_t.shape[0] > 0:
         np.matmul(x, wih_t, out=gates)
-    ctx = _context((gates, whh_t, bias, whr_t, h0, c0, sizes, _offsets(sizes), hs, cs,
-                    tanh_c, m), (reverse, fast))
     BT.split(_job("forward"), batch, ctx)
     K.lstm_final_states(hs, cs, sizes, reverse, h_n, c_n)
 
@@ -158,11 +163,13 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
                        dh_all, db):
     """scan_lstm.lstm_scan_backward, its sequences split over the pool when that pays."""
     batch = c0.shape[0]
-    if not _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
+    ctx = None
+    if _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
+        db_runs = np.zeros((batch, db.shape[0]), np.float64)
+        ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc,
+                        da, dh_all, db_runs), (reverse,))
+    if ctx is None:
         return K.lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
                                     dh, dc, da, dh_all, db)
-    db_runs = np.zeros((batch, db.shape[0]), np.float64)
-    ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc, da,
-                    dh_all, db_runs), (reverse,))
     BT.split(_job("backward"), batch, ctx)
     np.sum(db_runs, axis=0, out=db)

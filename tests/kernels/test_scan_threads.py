@@ -113,3 +113,10 @@ def test_split_only_when_enabled_and_large(monkeypatch):
     assert ST._split_runs(32, ST.MIN_WORK)
     assert not ST._split_runs(32, ST.MIN_WORK - 1)
     assert not ST._split_runs(1, 1 << 30)
+
+
+def test_context_refuses_strided_arrays():
+    a = np.zeros((4, 6), np.float32)
+    assert ST._context((a, a[:, ::2]), ()) is None           # the jobs assume C order
+    ctx = ST._context((a, a[1:]), (True,))
+    assert list(ctx[:3]) == [a.ctypes.data, 4, 6] and list(ctx[-2:]) == [1, 4]
