@@ -20,8 +20,10 @@ digits, allreduce, ddp, gcn and mlp workloads (each alone before it: no effect),
 step took 8-24 ms, in steps of the 4 ms scheduler tick (one thread: 10.6 ms), as if the run
 on the other core waited for a turn. Per-thread CPU time and gdb in those seconds: numpy's
 OpenBLAS worker (running our runs), the main thread, and PyTorch's OpenMP worker spinning
-in gomp_barrier_wait_end (12 % of a core over 3 s of alternating turns); the cause was not
-pinned down. A single-threaded scan does not care.
+in gomp_barrier_wait_end (12 % of a core over 3 s of alternating turns). The same sequence
+without PyTorch in the process (no --compare): 6.9-8.1 ms every repeat. So it is PyTorch's
+OpenMP pool competing for the cores in a shared process (how it stays awake through the
+runner's 0.25 s pause was not pinned down). A single-threaded scan does not care.
 
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
