@@ -150,13 +150,13 @@ def threads():
     return max(1, pool[1].value) if pool is not None else 1
 
 
-def _shift(run):
+def _shift():
     """The probed shift (None: the pool does not split as expected; split stays serial). Only
     probed with two threads or more: with one, OpenBLAS has no worker to take a chunk."""
     if "shift" not in _state:
         with _lock:
             if "shift" not in _state:
-                _state["shift"] = _probe(run)
+                _state["shift"] = _probe(available()[0])
     return _state["shift"]
 
 
@@ -170,9 +170,10 @@ def split(job, count, context):
     and the arrays it points to alive)."""
     parts = min(threads(), count)
     address = context.ctypes.data
-    shift = _shift(available()[0]) if parts > 1 else None
+    shift = _shift() if parts > 1 else None      # parts > 1: the pool exists
     if shift is None:
         job.ctypes(count, 0, 0, 0.0, 0, 1, None, 0, address, 0, None)
         return
-    available()[0](3, count, shift, 0, _ALPHA.ctypes.data, None, 1, None, 0, address, 0,
-                   job.address, parts)
+    run = available()[0]
+    run(3, count, shift, 0, _ALPHA.ctypes.data, None, 1, None, 0, address, 0, job.address,
+        parts)
