@@ -1,5 +1,5 @@
 """The LSTM scan with its sequences split over OpenBLAS's threads (kernels/blas_threads.py).
-Opt-in: TAPEGRAD_BLAS_THREADS=1 in the environment (read at import) turns it on.
+On by default; TAPEGRAD_BLAS_THREADS=0 in the environment (read at import) turns it off.
 
 The sequences of a batch are independent: each thread runs scan_lstm's *_rows helpers on a
 run of them (their rows of every step), writing only those rows; the bias gradient, which
@@ -8,22 +8,21 @@ all rows add to, is summed per run (a row of db_runs each) and added up after.
     lstm_scan_forward(...)     as scan_lstm.lstm_scan_forward   (same arguments)
     lstm_scan_backward(...)    as scan_lstm.lstm_scan_backward
 
-Both run the single-threaded kernel unless enabled, and when the pool has one thread, the
+Both run the single-threaded kernel when turned off, when the pool has one thread, the
 batch one sequence, or the scan less than MIN_WORK multiply-adds (the hand-over costs 5-20
 us to a spinning OpenBLAS worker, ~0.15 ms to a sleeping one).
 
 Measured (H128 B32, T=100, float32): the forward's recurrence 3.72 ms on one thread,
 1.88-2.24 ms split in two, also right after GEMMs (numba's own threads: 1.0x there); the
 whole forward + backward step 10.7 -> 7.0-7.3 ms (benchmark lstm_h128_b32 1.39-1.84x ->
-0.92-1.22x of PyTorch). Why it is not the default: in the benchmark process after the
-digits, allreduce, ddp, gcn and mlp workloads (each alone before it: no effect), the split
-step took 8-24 ms, in steps of the 4 ms scheduler tick (one thread: 10.6 ms), as if the run
-on the other core waited for a turn. Per-thread CPU time and gdb in those seconds: numpy's
-OpenBLAS worker (running our runs), the main thread, and PyTorch's OpenMP worker spinning
-in gomp_barrier_wait_end (12 % of a core over 3 s of alternating turns). The same sequence
-without PyTorch in the process (no --compare): 6.9-8.1 ms every repeat. So it is PyTorch's
-OpenMP pool competing for the cores in a shared process (how it stays awake through the
-runner's 0.25 s pause was not pinned down). A single-threaded scan does not care.
+0.92-1.22x of PyTorch). Once, in a benchmark run after the digits, allreduce, ddp, gcn
+and mlp workloads, the split step took 8-24 ms, in steps of the 4 ms scheduler tick (one
+thread: 10.6 ms), as if the run on the other core waited for a turn (gdb then showed
+PyTorch's OpenMP worker spinning in gomp_barrier_wait_end, 12 % of a core over 3 s of
+alternating turns); it stayed opt-in for that. The same sequence later: 7.2-8.2 ms every
+repeat (29 ms the first), ratio 1.23x; it is the default since. A run that waits on a
+descheduled worker costs what a two-thread GEMM waiting on it costs: this machine's "slow
+spells" hit both.
 
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
@@ -39,7 +38,7 @@ from ._jit import flush_stale_cache
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
-ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "0") == "1"
+ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"
 FORCE = None            # True / False: split / never (tests); None: ENABLED and MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
 _jobs = {}
