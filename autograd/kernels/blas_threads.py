@@ -14,6 +14,7 @@ takes it at once:
     job_type()                    the numba signature of a job
     compile_job(py_func)          a module-level function compiled as a job (disk-cached)
     address_pointer()             a numba intrinsic: an int64 address as a void pointer
+    numpy_openblas(paths, ...)    which loaded OpenBLAS is numpy's (the pool split uses)
 
 A job is a numba @cfunc of signature job_type(), the form in which numpy's OpenBLAS calls its
 level-1 routines (`blas_level1_thread`, exported by OpenBLAS since GotoBLAS; not a documented
@@ -27,9 +28,10 @@ alpha is unused.
 Measured here (a compute-bound loop of 1 ms on one thread): 0.50 ms on two, the same right
 after a GEMM (numba's own threads: no faster there), 0.79 ms when the pool had slept (0.2 s
 idle). Without numpy's OpenBLAS (MKL, Accelerate, another platform) or with one BLAS thread,
-split calls the job once on the calling thread. Not solved: in the benchmark process after
-several other workloads, the split LSTM step ran 1.5-2x slower than on one thread, delayed
-in 4 ms scheduler ticks (scan_threads.py has the numbers), so its one user is opt-in.
+split calls the job once on the calling thread. The pool must be numpy's (numpy_openblas):
+with scipy's wheel loaded there are two OpenBLAS copies, and a job on scipy's pool while
+numpy's worker spins after our GEMMs ran the LSTM step at 14-33 ms instead of 7-8 (the
+"slow runs" of session 5, when a set's order picked scipy's copy).
 """
 import ctypes
 import os
@@ -37,7 +39,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["job_type", "address_pointer", "compile_job", "split", "threads", "available"]
+__all__ = ["job_type", "address_pointer", "compile_job", "split", "threads", "available",
+           "numpy_openblas"]
 
 _state = {}
 _lock = threading.Lock()
@@ -72,28 +75,51 @@ def address_pointer():
     return _state["ptr"]
 
 
+def numpy_openblas(paths, numpy_dir, numpy_uses_openblas):
+    """Which of the OpenBLAS libraries at `paths` is numpy's: one in numpy's package directory
+    or its wheel's `numpy.libs` beside it (scipy's wheel brings a second copy with a pool
+    of its own: splitting on it while numpy's worker spins after our GEMMs puts three busy
+    threads on two cores); else the only one loaded, if numpy's build says it uses OpenBLAS;
+    else None."""
+    own = [p for p in paths
+           if p.startswith(numpy_dir + os.sep) or p.startswith(numpy_dir + ".libs" + os.sep)]
+    if own:
+        return sorted(own)[0]
+    return paths[0] if len(paths) == 1 and numpy_uses_openblas else None
+
+
+def _numpy_uses_openblas():
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return "openblas" in str(blas.get("name", "")).lower()
+    except Exception:      # an older numpy (no mode=) or another layout of its build record
+        return False
+
+
 def _find_library():
     """numpy's OpenBLAS, from the libraries this process has loaded (Linux), or None."""
     try:
         with open("/proc/self/maps") as f:
-            paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+            paths = sorted({line.split()[-1] for line in f if "openblas" in line.lower()})
     except OSError:
         return None
-    numpy_dir = os.path.dirname(os.path.dirname(np.__file__))
-    for path in sorted(paths, key=lambda p: not p.startswith(numpy_dir)):
-        try:
-            lib = ctypes.CDLL(path)
-            run = lib.blas_level1_thread
-            count = ctypes.c_int.in_dll(lib, "blas_cpu_number")
-        except (OSError, AttributeError, ValueError):
-            continue
-        run.restype = ctypes.c_int
-        run.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
-                        ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                        ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
-                        ctypes.c_int]
-        return run, count
-    return None
+    path = numpy_openblas(paths, os.path.dirname(os.path.abspath(np.__file__)),
+                          _numpy_uses_openblas())
+    if path is None:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+        run = lib.blas_level1_thread
+        count = ctypes.c_int.in_dll(lib, "blas_cpu_number")
+    except (OSError, AttributeError, ValueError):
+        return None
+    run.restype = ctypes.c_int
+    run.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64,
+                    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                    ctypes.c_int]
+    _state["path"] = path
+    return run, count
 
 
 def _record(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):

@@ -15,14 +15,9 @@ us to a spinning OpenBLAS worker, ~0.15 ms to a sleeping one).
 Measured (H128 B32, T=100, float32): the forward's recurrence 3.72 ms on one thread,
 1.88-2.24 ms split in two, also right after GEMMs (numba's own threads: 1.0x there); the
 whole forward + backward step 10.7 -> 7.0-7.3 ms (benchmark lstm_h128_b32 1.39-1.84x ->
-0.92-1.22x of PyTorch). Once, in a benchmark run after the digits, allreduce, ddp, gcn
-and mlp workloads, the split step took 8-24 ms, in steps of the 4 ms scheduler tick (one
-thread: 10.6 ms), as if the run on the other core waited for a turn (gdb then showed
-PyTorch's OpenMP worker spinning in gomp_barrier_wait_end, 12 % of a core over 3 s of
-alternating turns); it stayed opt-in for that. The same sequence later: 7.2-8.2 ms every
-repeat (29 ms the first), ratio 1.23x; it is the default since. A run that waits on a
-descheduled worker costs what a two-thread GEMM waiting on it costs: this machine's "slow
-spells" hit both.
+0.92-1.22x of PyTorch). Runs of 8-33 ms (in steps of the 4 ms scheduler tick) came from
+splitting on scipy's OpenBLAS pool instead of numpy's (blas_threads.numpy_openblas): one
+process in six picked it; forced, 2.5-2.7x PyTorch's time against 1.16x on numpy's pool.
 
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).

@@ -120,3 +120,34 @@ def test_context_refuses_strided_arrays():
     assert ST._context((a, a[:, ::2]), ()) is None           # the jobs assume C order
     ctx = ST._context((a, a[1:]), (True,))
     assert list(ctx[:3]) == [a.ctypes.data, 4, 6] and list(ctx[-2:]) == [1, 4]
+
+
+SITE = "/venv/lib/python3.11/site-packages"
+NUMPY_LIB = f"{SITE}/numpy.libs/libscipy_openblas64_-32a4b2a6.so"
+SCIPY_LIB = f"{SITE}/scipy.libs/libscipy_openblas-6cdc3b4a.so"
+
+
+@pytest.mark.parametrize("paths", [[NUMPY_LIB, SCIPY_LIB], [SCIPY_LIB, NUMPY_LIB]])
+def test_the_pool_is_numpys_openblas_not_scipys(paths):
+    # a site-packages prefix matches both: the choice once followed a set's order
+    assert BT.numpy_openblas(paths, f"{SITE}/numpy", True) == NUMPY_LIB
+
+
+def test_a_shared_system_openblas_only_when_numpy_uses_openblas():
+    system = ["/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
+    assert BT.numpy_openblas(system, f"{SITE}/numpy", True) == system[0]
+    assert BT.numpy_openblas(system, f"{SITE}/numpy", False) is None        # numpy on MKL
+    assert BT.numpy_openblas([SCIPY_LIB], f"{SITE}/numpy", False) is None
+    assert BT.numpy_openblas(system + [SCIPY_LIB], f"{SITE}/numpy", True) is None
+
+
+def test_this_process_splits_on_numpys_openblas():
+    import os
+    import scipy.linalg  # noqa: F401  (loads scipy's OpenBLAS beside numpy's)
+    numpy_dir = os.path.dirname(os.path.abspath(np.__file__))
+    with open("/proc/self/maps") as f:
+        own = {line.split()[-1] for line in f if "openblas" in line.lower() and
+               line.split()[-1].startswith((numpy_dir + os.sep, numpy_dir + ".libs" + os.sep))}
+    if not own:
+        pytest.skip("numpy here has no OpenBLAS of its own")
+    assert BT.available() is not None and BT._state["path"] in own
