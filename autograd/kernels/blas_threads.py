@@ -42,6 +42,7 @@ import numpy as np
 __all__ = ["job_type", "address_pointer", "compile_job", "split", "threads", "available",
            "numpy_openblas"]
 
+ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"   # read at import; "0": serial
 _state = {}
 _lock = threading.Lock()
 

@@ -35,6 +35,7 @@ multithreaded BLAS call (OpenBLAS's idle worker keeps spinning on the other core
 import numpy as np
 
 from . import conv_flat as KF
+from . import conv_threads as CT
 from ._jit import jit
 
 __all__ = ["flat_columns", "flat_gather", "shift_transpose", "shift_weight",
@@ -55,7 +56,7 @@ def shift_weight(xf, gq3, offs, workspace):
     for m0 in range(0, total, step):
         m = min(step, total - m0)
         cols = workspace((rows, m), xf.dtype, 2)
-        flat_columns(xf, offs, m0, 0, m, cols)
+        CT.flat_columns(xf, offs, m0, 0, m, cols)
         dwt += np.matmul(cols.reshape(groups, k_group, m),
                          gq3[:, :, m0:m0 + m].transpose(0, 2, 1))
     return dwt
@@ -73,7 +74,7 @@ def shift_transpose(gq3, w3t, plan, bias, workspace, dx5):
         lo, hi = max(0, n0 * block - back), n1 * block
         z = workspace((groups, k_group, hi - lo), dx5.dtype, 2)
         np.matmul(w3t, gq3[:, :, lo:hi], out=z)
-        flat_gather(z.reshape(rows, hi - lo), plan.offs, plan.gaps, plan.ext, lo, bias, n0,
+        CT.flat_gather(z.reshape(rows, hi - lo), plan.offs, plan.gaps, plan.ext, lo, bias, n0,
                     n1, dx5)
 
 
@@ -166,7 +167,7 @@ def conv(x5, w3, bias, has_bias, plan, workspace, y5, xf=None):
         n1 = min(n, n0 + step)
         m0, m = n0 * block, (n1 - n0) * block
         cols = workspace((rows, m), x5.dtype, 2)
-        flat_columns(xf, plan.offs, m0, 0, m, cols)
+        CT.flat_columns(xf, plan.offs, m0, 0, m, cols)
         np.matmul(w3, cols.reshape(groups, k_group, m), out=y3[:, :, m0:m0 + m])
         KF.unpack_images(yf, plan.ext, bias, has_bias, n0, n1, y5)
 

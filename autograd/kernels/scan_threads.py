@@ -33,7 +33,7 @@ from ._jit import flush_stale_cache
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
-ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"
+ENABLED = BT.ENABLED       # TAPEGRAD_BLAS_THREADS (blas_threads.py)
 FORCE = None            # True / False: split / never (tests); None: ENABLED and MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
 _jobs = {}

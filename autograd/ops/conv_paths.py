@@ -20,6 +20,7 @@ import numpy as np
 from ..kernels import conv_batch_last as KB
 from ..kernels import conv_flat as KF
 from ..kernels import conv_scratch as KW
+from ..kernels import conv_threads as CT
 from ..kernels import conv_shift as KS
 
 __all__ = ["contiguous", "five", "flat_layout", "flat_loop_conv", "flipped", "shift_conv",
@@ -186,7 +187,7 @@ def batch_last_conv(x, w, b, geom, plan, keep=None):
     for r0 in range(0, plan.rows, step):
         r1 = min(plan.rows, r0 + step)
         cols = _workspace((k, (r1 - r0) * run), x.dtype, 2)
-        KB.columns(xp, plan.geo, r0, r1, cols)
+        CT.columns(xp, plan.geo, r0, r1, cols)
         np.matmul(w3, cols.reshape(groups, k // groups, -1), out=yb[:, :, r0 * run:r1 * run])
     y = np.empty((n, o) + plan.out, x.dtype)
     KB.unpack(yb.reshape((o,) + plan.out + (n,)), np.zeros(3, np.int64),
@@ -209,7 +210,7 @@ def batch_last_transpose(g, w, b, geom, plan):
         r1 = min(plan.rows, r0 + step)
         z = _workspace((k, (r1 - r0) * run), g.dtype, 2)
         np.matmul(w3t, gb[:, :, r0 * run:r1 * run], out=z.reshape(groups, k // groups, -1))
-        KB.scatter_add(z, plan.geo, r0, r1, dxp)
+        CT.scatter_add(z, plan.geo, r0, r1, dxp)
     dx = np.empty((n, c) + plan.size, g.dtype)
     KB.unpack(dxp, plan.lo, _bias(b, c, g.dtype), b is not None, dx)
     return dx.reshape((n, c) + geom.in_size)
@@ -234,7 +235,7 @@ def batch_last_weight(x, g, geom, plan):
     for r0 in range(0, plan.rows, step):
         r1 = min(plan.rows, r0 + step)
         cols = _workspace((k, (r1 - r0) * run), x.dtype, 2)
-        KB.columns(xp, plan.geo, r0, r1, cols)
+        CT.columns(xp, plan.geo, r0, r1, cols)
         c3, g3 = cols.reshape(groups, k // groups, -1), gb[:, :, r0 * run:r1 * run]
         a, b = (g3, c3.transpose(0, 2, 1)) if direct else (c3, g3.transpose(0, 2, 1))
         np.matmul(a, b, out=dw if r0 == 0 else part)

@@ -13,18 +13,6 @@ from autograd.kernels import blas_threads as BT
 from autograd.kernels import scan_threads as ST
 
 
-@pytest.fixture
-def two_blas_threads():
-    """numpy's OpenBLAS with two threads for the test (conftest.py sets one), or skip."""
-    threadpoolctl = pytest.importorskip("threadpoolctl")
-    if BT.available() is None:
-        pytest.skip("numpy's OpenBLAS pool is not available here")
-    with threadpoolctl.ThreadpoolController().limit(limits=2, user_api="blas"):
-        if BT.threads() < 2:
-            pytest.skip("OpenBLAS does not run two threads here")
-        yield
-
-
 def _lstm_run(force, dtype, batch=5, proj=0, bidirectional=False, packed=False):
     """Outputs, final states and every gradient of one nn.LSTM forward + backward."""
     old, ST.FORCE = ST.FORCE, force

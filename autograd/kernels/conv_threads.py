@@ -1,0 +1,204 @@
+"""The convolutions' column copies with their channels (or images) split over OpenBLAS's threads
+(kernels/blas_threads.py). Between two GEMMs the column kernels ran on one core while
+OpenBLAS's idle worker spun on the other; here that worker takes half of the copy.
+
+    columns(xp, geo, r0, r1, cols)            conv_batch_last.columns, channels split
+    scatter_add(cols, geo, r0, r1, xp)        conv_batch_last.scatter_add, channels split
+    flat_columns(xf, offs, m0, start, stop, cols)
+                                              conv_shift.flat_columns, channels split
+    flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
+                                              conv_shift.flat_gather, images split
+
+Same arguments and results as the serial kernels (each thread runs the serial kernel on its
+channels' rows of xp and cols, or on its images of dx: disjoint writes, so the results are
+bitwise equal). Serial when turned off (TAPEGRAD_BLAS_THREADS=0), when the pool has one
+thread, an array is not C-contiguous, or the copy moves fewer than MIN_ELEMENTS elements.
+
+Measured, forward + backward of one convolution (16 images, 2 BLAS threads): 64 -> 128
+channels 3x3 stride 2 on 32x32 (batch-last columns) 9.4 -> 8.3 ms with the two batch-last
+kernels split (they took 3.05 ms on one thread, 1.85 on two). The shifted-GEMM copies gain
+less inside a step (hot in cache, flat_columns of 1M elements: 46 -> 33 us; in a 64 -> 64
+channel 32x32 step they wait on memory). Benchmark, off/on alternating (TAPEGRAD_BLAS_THREADS
+0/1), two rounds: resnet18_32x32 236 -> 227 and 233 -> 216 ms (1.44x/1.48x -> 1.41x/1.39x
+of PyTorch), cnn_fashion_mnist 11.9 -> 11.3 and 10.9 -> 10.9 ms.
+
+A job reads its arrays from an int64 context: addresses, extents and scalars at fixed places
+(the layouts below), then the item size (4: float32, 8: float64). A thread's arrays are
+carrays at offsets of the whole ones, so they are C-contiguous, as the kernels expect.
+"""
+import os
+
+import numpy as np
+
+from . import blas_threads as BT
+from . import conv_batch_last as KB
+from ._jit import flush_stale_cache
+
+__all__ = ["columns", "scatter_add", "flat_columns", "flat_gather", "MIN_ELEMENTS"]
+
+MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
+FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
+_jobs = {}
+# bound by _job() before the jobs compile (numba is not imported until then)
+carray = _ptr = batch_columns = batch_scatter_add = shift_columns = shift_gather = None
+
+
+def _splits(work, arrays):
+    if FORCE is not None:
+        enabled = FORCE
+    else:
+        enabled = BT.ENABLED and work >= MIN_ELEMENTS
+    return enabled and BT.threads() > 1 and all(a.flags.c_contiguous for a in arrays)
+
+
+# -- the jobs: plain functions here, compiled on first use (_job) -------------------------
+# Contexts. Batch-last: 0 xp address, 1-5 its extents, 6 geo address, 7 cols address, 8 cols'
+# row length, 9 r0, 10 r1, 11 0 (columns) or 1 (scatter_add), 12 item size.
+# Flat columns: 0 xf address, 1-2 its extents, 3 offs address, 4 taps, 5 cols address,
+# 6 cols' row length, 7 m0, 8 start, 9 stop, 10 item size.
+# Flat gather: 0 z address, 1-2 its extents, 3 offs address, 4 taps, 5 gaps address, 6 ext
+# address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
+# 17 item size.
+BATCH_LAST, FLAT_COLUMNS, FLAT_GATHER = 13, 11, 18        # context lengths
+
+
+def _batch_last_run(ctx, lo, hi, dtype):
+    """Channels lo <= c < hi: their planes of xp and their rows of cols."""
+    item, plane = ctx[12], ctx[2] * ctx[3] * ctx[4] * ctx[5]
+    geo = carray(_ptr(ctx[6]), (12,), np.int64)
+    taps = geo[0] * geo[1] * geo[2]
+    xp = carray(_ptr(ctx[0] + lo * plane * item), (hi - lo, ctx[2], ctx[3], ctx[4], ctx[5]),
+                dtype)
+    cols = carray(_ptr(ctx[7] + lo * taps * ctx[8] * item), ((hi - lo) * taps, ctx[8]), dtype)
+    if ctx[11] == 0:
+        batch_columns(xp, geo, ctx[9], ctx[10], cols)
+    else:
+        batch_scatter_add(cols, geo, ctx[9], ctx[10], xp)
+
+
+def _flat_columns_run(ctx, lo, hi, dtype):
+    """Channels lo <= c < hi: their rows of xf and of cols."""
+    item, taps = ctx[10], ctx[4]
+    xf = carray(_ptr(ctx[0] + lo * ctx[2] * item), (hi - lo, ctx[2]), dtype)
+    offs = carray(_ptr(ctx[3]), (taps,), np.int64)
+    cols = carray(_ptr(ctx[5] + lo * taps * ctx[6] * item), ((hi - lo) * taps, ctx[6]), dtype)
+    shift_columns(xf, offs, ctx[7], ctx[8], ctx[9], cols)
+
+
+def _flat_gather_run(ctx, lo, hi, dtype):
+    """Images start + lo <= n < start + hi of dx."""
+    z = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+    offs = carray(_ptr(ctx[3]), (ctx[4],), np.int64)
+    gaps = carray(_ptr(ctx[5]), (3,), np.int64)
+    ext = carray(_ptr(ctx[6]), (3,), np.int64)
+    bias = carray(_ptr(ctx[7]), (ctx[8],), dtype)
+    dx = carray(_ptr(ctx[9]), (ctx[10], ctx[11], ctx[12], ctx[13], ctx[14]), dtype)
+    shift_gather(z, offs, gaps, ext, ctx[15], bias, ctx[16] + lo, ctx[16] + hi, dx)
+
+
+def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (BATCH_LAST,), np.int64)
+    lo = a >> n
+    if ctx[BATCH_LAST - 1] == 4:
+        _batch_last_run(ctx, lo, lo + m, np.float32)
+    else:
+        _batch_last_run(ctx, lo, lo + m, np.float64)
+
+
+def _flat_columns_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (FLAT_COLUMNS,), np.int64)
+    lo = a >> n
+    if ctx[FLAT_COLUMNS - 1] == 4:
+        _flat_columns_run(ctx, lo, lo + m, np.float32)
+    else:
+        _flat_columns_run(ctx, lo, lo + m, np.float64)
+
+
+def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (FLAT_GATHER,), np.int64)
+    lo = a >> n
+    if ctx[FLAT_GATHER - 1] == 4:
+        _flat_gather_run(ctx, lo, lo + m, np.float32)
+    else:
+        _flat_gather_run(ctx, lo, lo + m, np.float64)
+
+
+def _job(kind):
+    """The compiled job of kind ("batch_last", "flat_columns" or "flat_gather"), from numba's
+    disk cache when it was compiled since the files whose kernels it calls last changed."""
+    if kind not in _jobs:
+        from . import conv_shift as KS
+        from ._jit import _numba
+        numba = _numba()
+        here = globals()
+        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
+                    batch_columns=KB.columns.dispatcher(),
+                    batch_scatter_add=KB.scatter_add.dispatcher(),
+                    shift_columns=KS.flat_columns.dispatcher(),
+                    shift_gather=KS.flat_gather.dispatcher())
+        for name in ("_batch_last_run", "_flat_columns_run", "_flat_gather_run"):
+            if not hasattr(here[name], "py_func"):
+                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
+        job = BT.compile_job(here[f"_{kind}_job"])
+        _flush_if_stale(job)
+        job.compile()
+        _jobs[kind] = job
+    return _jobs[kind]
+
+
+def _flush_if_stale(job):
+    """A job's cache is stale when this file or a kernel it calls changed."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
+                      [os.path.join(here, name) for name in
+                       ("conv_threads.py", "conv_batch_last.py", "conv_shift.py")])
+
+
+# -- the kernels ------------------------------------------------------------------------------
+def _item(a):
+    return a.dtype.itemsize
+
+
+def _batch_last(xp, geo, r0, r1, cols, kind):
+    ctx = np.array([xp.ctypes.data, *xp.shape, geo.ctypes.data, cols.ctypes.data,
+                    cols.shape[1], r0, r1, kind, _item(xp)], np.int64)
+    BT.split(_job("batch_last"), xp.shape[0], ctx)
+
+
+def columns(xp, geo, r0, r1, cols):
+    """conv_batch_last.columns, its channels split over the pool when that pays."""
+    work = cols.shape[0] * (r1 - r0) * geo[11] * xp.shape[4]
+    if not _splits(work, (xp, geo, cols)):
+        return KB.columns(xp, geo, r0, r1, cols)
+    _batch_last(xp, geo, r0, r1, cols, 0)
+
+
+def scatter_add(cols, geo, r0, r1, xp):
+    """conv_batch_last.scatter_add, its channels split over the pool when that pays."""
+    work = cols.shape[0] * (r1 - r0) * geo[11] * xp.shape[4]
+    if not _splits(work, (xp, geo, cols)):
+        return KB.scatter_add(cols, geo, r0, r1, xp)
+    _batch_last(xp, geo, r0, r1, cols, 1)
+
+
+def flat_columns(xf, offs, m0, start, stop, cols):
+    """conv_shift.flat_columns, its channels split over the pool when that pays."""
+    from . import conv_shift as KS
+    if not _splits(cols.shape[0] * (stop - start), (xf, offs, cols)):
+        return KS.flat_columns(xf, offs, m0, start, stop, cols)
+    ctx = np.array([xf.ctypes.data, *xf.shape, offs.ctypes.data, offs.shape[0],
+                    cols.ctypes.data, cols.shape[1], m0, start, stop, _item(xf)], np.int64)
+    BT.split(_job("flat_columns"), xf.shape[0], ctx)
+
+
+def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
+    """conv_shift.flat_gather, its images split over the pool when that pays."""
+    from . import conv_shift as KS
+    work = (stop - start) * dx.shape[1] * int(np.prod(ext)) * offs.shape[0]
+    arrays = (z, offs, gaps, ext, bias, dx)
+    if stop - start < 2 or not _splits(work, arrays):
+        return KS.flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
+    ctx = np.array([z.ctypes.data, *z.shape, offs.ctypes.data, offs.shape[0],
+                    gaps.ctypes.data, ext.ctypes.data, bias.ctypes.data, bias.shape[0],
+                    dx.ctypes.data, *dx.shape, z0, start, _item(z)], np.int64)
+    BT.split(_job("flat_gather"), stop - start, ctx)

@@ -1,0 +1,16 @@
+import pytest
+
+from autograd.kernels import blas_threads as BT
+
+
+@pytest.fixture
+def two_blas_threads():
+    """numpy's OpenBLAS with two threads for the test (tests/conftest.py sets one), or skip:
+    the kernels split over its pool only when it has two."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if BT.available() is None:
+        pytest.skip("numpy's OpenBLAS pool is not available here")
+    with threadpoolctl.ThreadpoolController().limit(limits=2, user_api="blas"):
+        if BT.threads() < 2:
+            pytest.skip("OpenBLAS does not run two threads here")
+        yield

@@ -1,0 +1,119 @@
+"""The convolutions' column copies split over OpenBLAS's threads (kernels/conv_threads.py):
+each thread writes only its channels' (or images') part, so the results are bitwise those
+of the serial kernels, kernel by kernel and through conv forward + backward."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn.functional as F
+from autograd.kernels import blas_threads as BT
+from autograd.kernels import conv_batch_last as KB
+from autograd.kernels import conv_shift as KS
+from autograd.kernels import conv_threads as CT
+
+pytestmark = pytest.mark.usefixtures("two_blas_threads")
+DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture
+def split():
+    old, CT.FORCE = CT.FORCE, True
+    yield
+    CT.FORCE = old
+
+
+def _geo(kernel, stride, out):
+    return np.array(kernel + stride + (1, 1, 1) + out, np.int64)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("stride", [1, 2])
+def test_batch_last_columns_and_scatter_add(dtype, stride):
+    rng = np.random.default_rng(0)
+    xp = rng.standard_normal((5, 1, 9, 9, 3)).astype(dtype)        # (C, ED, EH, EW, N)
+    out = (1, (9 - 3) // stride + 1, (9 - 3) // stride + 1)
+    geo = _geo((1, 3, 3), (1, stride, stride), out)
+    r0, r1 = 1, out[1]
+    width = (r1 - r0) * out[2] * 3
+    cols, want = np.full((45, width), -1, dtype), np.full((45, width), -1, dtype)
+    CT.columns(xp, geo, r0, r1, cols)
+    KB.columns.py_func(xp, geo, r0, r1, want)
+    np.testing.assert_array_equal(cols, want)
+    got, ref = xp.copy(), xp.copy()
+    CT.scatter_add(cols, geo, r0, r1, got)
+    KB.scatter_add.py_func(cols, geo, r0, r1, ref)
+    np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_columns(dtype):
+    xf = np.random.default_rng(1).standard_normal((7, 60)).astype(dtype)
+    offs = np.array([0, 1, 6, 7], np.int64)
+    cols, want = np.full((28, 40), -1, dtype), np.full((28, 40), -1, dtype)
+    CT.flat_columns(xf, offs, 5, 4, 29, cols)
+    KS.flat_columns.py_func(xf, offs, 5, 4, 29, want)
+    np.testing.assert_array_equal(cols, want)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_gather(dtype):
+    # 2x2 kernel, images of 3x3 in a flat block of 4x4 (one gap row and column)
+    rng = np.random.default_rng(2)
+    offs, gaps, ext = (np.array(v, np.int64) for v in ([0, 1, 4, 5], [0, 1, 1], [1, 4, 4]))
+    n_img, n_ch, block = 5, 3, 16
+    z = rng.standard_normal((n_ch * 4, n_img * block)).astype(dtype)
+    bias = rng.standard_normal(n_ch).astype(dtype)
+    got, want = np.zeros((n_img, n_ch, 1, 3, 3), dtype), np.zeros((n_img, n_ch, 1, 3, 3), dtype)
+    CT.flat_gather(z, offs, gaps, ext, 0, bias, 1, 5, got)
+    KS.flat_gather.py_func(z, offs, gaps, ext, 0, bias, 1, 5, want)
+    np.testing.assert_array_equal(got, want)
+
+
+def _conv_run(force, dtype, shape, cout, stride, groups, taps=3):
+    old, CT.FORCE = CT.FORCE, force
+    try:
+        rng = np.random.default_rng(0)
+        nsp = len(shape) - 2
+        conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[nsp]
+        x = ag.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+        w = ag.tensor(rng.standard_normal((cout, shape[1] // groups) + (taps,) * nsp)
+                      .astype(dtype), requires_grad=True)
+        b = ag.tensor(rng.standard_normal(cout).astype(dtype), requires_grad=True)
+        y = conv(x, w, b, stride=stride, padding=1, groups=groups)
+        y.backward(ag.tensor(rng.standard_normal(y.shape).astype(dtype)))
+        return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+    finally:
+        CT.FORCE = old
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape, cout, stride, groups", [
+    ((6, 32, 12, 12), 32, 1, 1),         # shifted GEMMs
+    ((6, 32, 12, 12), 32, 2, 1),         # batch-last columns, strided
+    ((5, 64, 4, 4), 32, 1, 1),           # batch-last columns, small image
+    ((4, 32, 10, 10), 64, 1, 2),         # groups
+    ((3, 16, 6, 6, 6), 32, 1, 1),        # conv3d
+    ((4, 64, 30), 32, 2, 1),             # conv1d
+])
+def test_conv_split_is_bitwise_serial(monkeypatch, dtype, shape, cout, stride, groups):
+    calls = []
+    split = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or split(*args))
+    got = _conv_run(True, dtype, shape, cout, stride, groups)
+    assert calls                                            # the split path ran
+    for got_part, want in zip(got, _conv_run(False, dtype, shape, cout, stride, groups)):
+        np.testing.assert_array_equal(got_part, want)
+
+
+def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
+    monkeypatch.setattr(CT, "FORCE", None)
+    a = np.zeros((4, 6), np.float32)
+    monkeypatch.setattr(BT, "ENABLED", False)
+    assert not CT._splits(1 << 30, (a,))                    # TAPEGRAD_BLAS_THREADS=0
+    monkeypatch.setattr(BT, "ENABLED", True)
+    assert CT._splits(CT.MIN_ELEMENTS, (a,))
+    assert not CT._splits(CT.MIN_ELEMENTS - 1, (a,))
+    assert not CT._splits(1 << 30, (a[:, ::2],))            # the jobs assume C order
