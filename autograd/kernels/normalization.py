@@ -156,31 +156,33 @@ def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
 
 
 @_kernel
-def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc):
+def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc, c0, c1):
     """x, y: (N, C*M); w, b: (C,); mean, rstd: (C,) x.dtype; var: (C,) float64;
-    acc: (C*M,) float64 scratch."""
+    acc: (C*M,) float64 scratch. Only channels c0 <= c < c1 (their columns of y, entries
+    of mean, rstd, var and acc): callers split the channels over threads."""
     n_len, width = x.shape
     channels = w.shape[0]
     m_len = width // channels
     count = n_len * m_len
-    acc[:] = 0.0
+    j0, j1 = c0 * m_len, c1 * m_len
+    acc[j0:j1] = 0.0
     for n in range(n_len):
-        for j in range(width):
+        for j in range(j0, j1):
             acc[j] += x[n, j]
     mu_row = np.empty(width, x.dtype)           # mu (then scale) repeated along M
-    for c in range(channels):
+    for c in range(c0, c1):
         mu = sum8(acc, c * m_len, (c + 1) * m_len) / count
         mean[c] = x.dtype.type(mu)
         for m in range(m_len):
             mu_row[c * m_len + m] = mean[c]
-    acc[:] = 0.0
+    acc[j0:j1] = 0.0
     for n in range(n_len):
-        for j in range(width):
+        for j in range(j0, j1):
             d = np.float64(x[n, j] - mu_row[j])
             acc[j] += d * d
     scale = np.empty(width, x.dtype)
     shift = np.empty(width, x.dtype)
-    for c in range(channels):
+    for c in range(c0, c1):
         s2 = sum8(acc, c * m_len, (c + 1) * m_len) / count
         var[c] = s2
         rstd[c] = x.dtype.type(1.0 / np.sqrt(s2 + eps))
@@ -188,35 +190,36 @@ def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc):
             scale[c * m_len + m] = rstd[c] * w[c]
             shift[c * m_len + m] = b[c]
     for n in range(n_len):
-        for j in range(width):
+        for j in range(j0, j1):
             y[n, j] = (x[n, j] - mu_row[j]) * scale[j] + shift[j]
 
 
 @_kernel
-def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
+def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2, c0, c1):
     """dx: (N, C*M) overwritten; dw, db: (C,) float64, overwritten; acc1, acc2: (C*M,)
-    float64 scratch."""
+    float64 scratch. Only channels c0 <= c < c1 (as column_norm_forward)."""
     n_len, width = x.shape
     channels = w.shape[0]
     m_len = width // channels
     count = n_len * m_len
+    j0, j1 = c0 * m_len, c1 * m_len
     mu_row = np.empty(width, x.dtype)
     rs_row = np.empty(width, x.dtype)
-    for c in range(channels):
+    for c in range(c0, c1):
         for m in range(m_len):
             mu_row[c * m_len + m] = mean[c]
             rs_row[c * m_len + m] = rstd[c]
-    acc1[:] = 0.0
-    acc2[:] = 0.0
+    acc1[j0:j1] = 0.0
+    acc2[j0:j1] = 0.0
     for n in range(n_len):
-        for j in range(width):
+        for j in range(j0, j1):
             gv = g[n, j]
             acc1[j] += gv
             acc2[j] += np.float64(gv) * ((x[n, j] - mu_row[j]) * rs_row[j])
     scale = np.empty(width, x.dtype)             # rstd w
-    c1 = np.empty(width, x.dtype)                # sum g / n
-    c2 = np.empty(width, x.dtype)                # sum g x_hat / n * rstd
-    for c in range(channels):
+    sum_g = np.empty(width, x.dtype)             # sum g / n
+    sum_gx = np.empty(width, x.dtype)            # sum g x_hat / n * rstd
+    for c in range(c0, c1):
         s1 = sum8(acc1, c * m_len, (c + 1) * m_len)
         s2 = sum8(acc2, c * m_len, (c + 1) * m_len)
         db[c] = s1
@@ -224,9 +227,9 @@ def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
         for m in range(m_len):
             j = c * m_len + m
             scale[j] = rstd[c] * w[c]
-            c1[j] = s1 / count
-            c2[j] = x.dtype.type(s2 / count) * rstd[c]
+            sum_g[j] = s1 / count
+            sum_gx[j] = x.dtype.type(s2 / count) * rstd[c]
     # dx = rstd w (g - sum g / n - x_hat sum(g x_hat) / n)
     for n in range(n_len):
-        for j in range(width):
-            dx[n, j] = scale[j] * (g[n, j] - c1[j] - (x[n, j] - mu_row[j]) * c2[j])
+        for j in range(j0, j1):
+            dx[n, j] = scale[j] * (g[n, j] - sum_g[j] - (x[n, j] - mu_row[j]) * sum_gx[j])

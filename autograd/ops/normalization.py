@@ -24,6 +24,7 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import _State
+from ..kernels import norm_threads
 from ..kernels import normalization as kernels
 from ..tensor import Tensor
 
@@ -88,8 +89,8 @@ class BatchNormTrain(Function):
         mean = np.empty(channels, a.dtype)
         rstd = np.empty(channels, a.dtype)
         var = np.empty(channels)
-        kernels.column_norm_forward(x2, w, b, float(eps), y.reshape(x2.shape), mean, rstd, var,
-                                    np.empty(x2.shape[1]))
+        norm_threads.column_norm_forward(x2, w, b, float(eps), y.reshape(x2.shape), mean, rstd,
+                                         var, np.empty(x2.shape[1]))
         if stats is not None:
             stats.extend((mean.astype(np.float64), var))
         ctx.save_for_backward(x, weight, mean, rstd)
@@ -109,8 +110,8 @@ class BatchNormTrain(Function):
         w, _ = _affine_arrays(weight, None, channels, x2.dtype)
         dx = np.empty(x.shape, x2.dtype)          # owned arrays: the engine need not copy
         dw, db = np.empty(channels), np.empty(channels)
-        kernels.column_norm_backward(x2, g2, w, mean.data, rstd.data, dx.reshape(x2.shape), dw,
-                                     db, np.empty(x2.shape[1]), np.empty(x2.shape[1]))
+        norm_threads.column_norm_backward(x2, g2, w, mean.data, rstd.data, dx.reshape(x2.shape),
+                                          dw, db, np.empty(x2.shape[1]), np.empty(x2.shape[1]))
         need = ctx.needs_input_grad
         dtype = x2.dtype
         return (_array(dx) if need[0] else None,

@@ -294,9 +294,9 @@ def test_column_kernels(n, c, m, compiled):
     bwd = kernels.column_norm_backward if compiled else kernels.column_norm_backward.py_func
     y, dx = np.empty((n, c * m)), np.empty((n, c * m))
     mean, rstd, var, dw, db = (np.empty(c) for _ in range(5))
-    fwd(x.reshape(n, -1), w, b, 1e-5, y, mean, rstd, var, np.empty(c * m))
+    fwd(x.reshape(n, -1), w, b, 1e-5, y, mean, rstd, var, np.empty(c * m), 0, c)
     bwd(x.reshape(n, -1), g.reshape(n, -1), w, mean, rstd, dx, dw, db, np.empty(c * m),
-        np.empty(c * m))
+        np.empty(c * m), 0, c)
     y_ref, dx_ref, gxh = _numpy_norm(x, (0, 2), w[:, None], b[:, None], 1e-5, g)
     np.testing.assert_allclose(y, y_ref.reshape(n, -1), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx, dx_ref.reshape(n, -1), rtol=1e-10, atol=1e-12)

@@ -1,0 +1,50 @@
+"""Batch norm's column kernels split over OpenBLAS's threads (kernels/norm_threads.py): each
+thread owns a range of channels, so the results are bitwise those of one thread."""
+import numpy as np
+import pytest
+
+import autograd as ag
+import nn.functional as F
+from autograd.kernels import blas_threads as BT
+from autograd.kernels import norm_threads as NT
+
+
+def _batch_norm_run(force, dtype, shape):
+    old, NT.FORCE = NT.FORCE, force
+    try:
+        rng = np.random.default_rng(0)
+        x = ag.tensor(rng.normal(1, 3, shape).astype(dtype), requires_grad=True)
+        w = ag.tensor(rng.uniform(0.5, 2, shape[1]).astype(dtype), requires_grad=True)
+        b = ag.tensor(rng.standard_normal(shape[1]).astype(dtype), requires_grad=True)
+        mean, var = ag.zeros(shape[1], dtype=x.dtype), ag.ones(shape[1], dtype=x.dtype)
+        y = F.batch_norm(x, mean, var, w, b, training=True, momentum=0.1, eps=1e-5)
+        y.backward(ag.tensor(rng.standard_normal(shape).astype(dtype)))
+        return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy(),
+                mean.numpy(), var.numpy()]
+    finally:
+        NT.FORCE = old
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(6, 5, 4, 3), (4, 7, 9), (5, 3), (2, 1, 8, 8)])
+def test_split_batch_norm_is_bitwise_serial(monkeypatch, dtype, shape):
+    calls = []
+    split = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or split(*args))
+    got = _batch_norm_run(True, dtype, shape)
+    assert len(calls) == 2                                  # forward and backward
+    for got_part, want in zip(got, _batch_norm_run(False, dtype, shape)):
+        np.testing.assert_array_equal(got_part, want)
+
+
+def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
+    monkeypatch.setattr(NT, "FORCE", None)
+    monkeypatch.setattr(BT, "threads", lambda: 2)
+    big = np.zeros((NT.MIN_ELEMENTS // 4, 4), np.float32)
+    monkeypatch.setattr(BT, "ENABLED", False)
+    assert not NT._splits(big, (big,))                     # TAPEGRAD_BLAS_THREADS=0
+    monkeypatch.setattr(BT, "ENABLED", True)
+    assert NT._splits(big, (big,))
+    assert not NT._splits(big[1:], (big[1:],))              # fewer than MIN_ELEMENTS
+    assert not NT._splits(big, (big[:, ::2],))               # the jobs assume C order
