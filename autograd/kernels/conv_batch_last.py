@@ -16,11 +16,11 @@ position (the flat layout computes and drops the positions past each row):
 
 Y (O, OD*OH*OW*N) = W (O, C*K) . cols is then the output in the batch-last layout too.
 
-    pack(x, lo, xp)            xp = x in the layout above, data at lo = (pd, ph, pw); all of xp
-                               written (zeros outside the data)
-    unpack(xp, lo, bias, has_bias, y)
+    pack(x, lo, xp, c0, c1)    xp = x in the layout above, data at lo = (pd, ph, pw); all of xp
+                               written (zeros outside the data); channels c0 <= c < c1
+    unpack(xp, lo, bias, has_bias, y, c0, c1)
                                y[n, c, d, h, w] = (bias[c] +) xp[c, d + lo0, h + lo1,
-                               w + lo2, n]: the inverse of pack
+                               w + lo2, n]: the inverse of pack; channels c0 <= c < c1
     columns(xp, geo, r0, r1, cols)
                                cols[:, :(r1 - r0)*OW*N] as above; geo: (12,) int64 =
                                (KD, KH, KW, SD, SH, SW, DD, DH, DW, OD, OH, OW)
@@ -29,7 +29,8 @@ Y (O, OD*OH*OW*N) = W (O, C*K) . cols is then the output in the batch-last layou
                                entry columns would copy from there
 
 All are serial and release the GIL; the drivers (ops/conv_paths.py) run the column kernels
-on chunks of output rows, between BLAS products.
+on chunks of output rows, between BLAS products, and all four through conv_threads.py,
+which splits their channels over threads (pack and unpack take the channel range).
 """
 from ._jit import jit
 
@@ -37,7 +38,7 @@ __all__ = ["pack", "unpack", "columns", "scatter_add"]
 
 
 @jit(nogil=True)
-def pack(x, lo, xp):
+def pack(x, lo, xp, c0, c1):
     """xp: (C, ED, EH, EW, N) = x: (N, C, D, H, W) batch-last, at offsets lo, zeros around.
     Per channel: xp[c] zeroed (in L2), then per row (d, h) the (W, N) block of xp filled from
     the N images' rows of x (measured on cold caches: a third faster than zeroing only the
@@ -48,7 +49,7 @@ def pack(x, lo, xp):
     xv = x.reshape(-1)
     plane_x = d_in * h_in * w_in
     row_p = ew * n_img
-    for c in range(n_ch):
+    for c in range(c0, c1):
         pc = xp[c].reshape(-1)
         pc[:] = 0
         for d in range(d_in):
@@ -63,7 +64,7 @@ def pack(x, lo, xp):
 
 
 @jit(nogil=True)
-def unpack(xp, lo, bias, has_bias, y):
+def unpack(xp, lo, bias, has_bias, y, c0, c1):
     """y: (N, C, D, H, W) = (bias +) xp: (C, ED, EH, EW, N) at offsets lo (pack's inverse):
     per row (d, h) of a channel, the (W, N) block of xp (in L1) written out as N rows of y."""
     n_img, n_ch, d_out, h_out, w_out = y.shape
@@ -72,7 +73,7 @@ def unpack(xp, lo, bias, has_bias, y):
     yv = y.reshape(-1)
     plane_y = d_out * h_out * w_out
     row_p = ew * n_img
-    for c in range(n_ch):
+    for c in range(c0, c1):
         pc = xp[c].reshape(-1)
         b = bias[c] if has_bias else 0
         for d in range(d_out):

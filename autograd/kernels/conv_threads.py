@@ -4,6 +4,8 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
 
     columns(xp, geo, r0, r1, cols)            conv_batch_last.columns, channels split
     scatter_add(cols, geo, r0, r1, xp)        conv_batch_last.scatter_add, channels split
+    pack(x, lo, xp)                           conv_batch_last.pack over all channels, split
+    unpack(xp, lo, bias, has_bias, y)         conv_batch_last.unpack over all channels, split
     flat_columns(xf, offs, m0, start, stop, cols)
                                               conv_shift.flat_columns, channels split
     flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
@@ -34,13 +36,15 @@ from . import blas_threads as BT
 from . import conv_batch_last as KB
 from ._jit import flush_stale_cache
 
-__all__ = ["columns", "scatter_add", "flat_columns", "flat_gather", "MIN_ELEMENTS"]
+__all__ = ["columns", "scatter_add", "pack", "unpack", "flat_columns", "flat_gather",
+           "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = batch_columns = batch_scatter_add = shift_columns = shift_gather = None
+carray = _ptr = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
+shift_columns = shift_gather = None
 
 
 def _splits(work, arrays):
@@ -56,10 +60,13 @@ def _splits(work, arrays):
 # row length, 9 r0, 10 r1, 11 0 (columns) or 1 (scatter_add), 12 item size.
 # Flat columns: 0 xf address, 1-2 its extents, 3 offs address, 4 taps, 5 cols address,
 # 6 cols' row length, 7 m0, 8 start, 9 stop, 10 item size.
+# Pack / unpack: 0 x (pack) or y (unpack) address, 1-5 its extents, 6 xp address, 7-11 its
+# extents, 12 lo address, 13 bias address (unpack), 14 has_bias, 15 0 (pack) or 1 (unpack),
+# 16 item size.
 # Flat gather: 0 z address, 1-2 its extents, 3 offs address, 4 taps, 5 gaps address, 6 ext
 # address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
 # 17 item size.
-BATCH_LAST, FLAT_COLUMNS, FLAT_GATHER = 13, 11, 18        # context lengths
+BATCH_LAST, PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 11, 18        # context lengths
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -74,6 +81,18 @@ def _batch_last_run(ctx, lo, hi, dtype):
         batch_columns(xp, geo, ctx[9], ctx[10], cols)
     else:
         batch_scatter_add(cols, geo, ctx[9], ctx[10], xp)
+
+
+def _packs_run(ctx, lo, hi, dtype):
+    """Channels lo <= c < hi of xp and of x (or y)."""
+    images = carray(_ptr(ctx[0]), (ctx[1], ctx[2], ctx[3], ctx[4], ctx[5]), dtype)
+    xp = carray(_ptr(ctx[6]), (ctx[7], ctx[8], ctx[9], ctx[10], ctx[11]), dtype)
+    at = carray(_ptr(ctx[12]), (3,), np.int64)
+    if ctx[15] == 0:
+        batch_pack(images, at, xp, lo, hi)
+    else:
+        bias = carray(_ptr(ctx[13]), (ctx[2],), dtype)
+        batch_unpack(xp, at, bias, ctx[14] != 0, images, lo, hi)
 
 
 def _flat_columns_run(ctx, lo, hi, dtype):
@@ -105,6 +124,15 @@ def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
         _batch_last_run(ctx, lo, lo + m, np.float64)
 
 
+def _packs_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (PACKS,), np.int64)
+    lo = a >> n
+    if ctx[PACKS - 1] == 4:
+        _packs_run(ctx, lo, lo + m, np.float32)
+    else:
+        _packs_run(ctx, lo, lo + m, np.float64)
+
+
 def _flat_columns_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FLAT_COLUMNS,), np.int64)
     lo = a >> n
@@ -124,8 +152,9 @@ def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("batch_last", "flat_columns" or "flat_gather"), from numba's
-    disk cache when it was compiled since the files whose kernels it calls last changed."""
+    """The compiled job of kind ("batch_last", "packs", "flat_columns" or "flat_gather"),
+    from numba's disk cache when it was compiled since the files whose kernels it calls last
+    changed."""
     if kind not in _jobs:
         from . import conv_shift as KS
         from ._jit import _numba
@@ -134,9 +163,10 @@ def _job(kind):
         here.update(carray=numba.carray, _ptr=BT.address_pointer(),
                     batch_columns=KB.columns.dispatcher(),
                     batch_scatter_add=KB.scatter_add.dispatcher(),
+                    batch_pack=KB.pack.dispatcher(), batch_unpack=KB.unpack.dispatcher(),
                     shift_columns=KS.flat_columns.dispatcher(),
                     shift_gather=KS.flat_gather.dispatcher())
-        for name in ("_batch_last_run", "_flat_columns_run", "_flat_gather_run"):
+        for name in ("_batch_last_run", "_packs_run", "_flat_columns_run", "_flat_gather_run"):
             if not hasattr(here[name], "py_func"):
                 here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
         job = BT.compile_job(here[f"_{kind}_job"])
@@ -179,6 +209,26 @@ def scatter_add(cols, geo, r0, r1, xp):
     if not _splits(work, (xp, geo, cols)):
         return KB.scatter_add(cols, geo, r0, r1, xp)
     _batch_last(xp, geo, r0, r1, cols, 1)
+
+
+def _packs(images, xp, lo, bias, has_bias, kind):
+    ctx = np.array([images.ctypes.data, *images.shape, xp.ctypes.data, *xp.shape, lo.ctypes.data,
+                    bias.ctypes.data, int(has_bias), kind, _item(xp)], np.int64)
+    BT.split(_job("packs"), xp.shape[0], ctx)
+
+
+def pack(x, lo, xp):
+    """conv_batch_last.pack over all channels, split over the pool when that pays."""
+    if not _splits(xp.size, (x, lo, xp)):
+        return KB.pack(x, lo, xp, 0, xp.shape[0])
+    _packs(x, xp, lo, xp, False, 0)
+
+
+def unpack(xp, lo, bias, has_bias, y):
+    """conv_batch_last.unpack over all channels, split over the pool when that pays."""
+    if not _splits(y.size, (xp, lo, bias, y)):
+        return KB.unpack(xp, lo, bias, has_bias, y, 0, xp.shape[0])
+    _packs(y, xp, lo, bias, has_bias, 1)
 
 
 def flat_columns(xf, offs, m0, start, stop, cols):

@@ -17,7 +17,6 @@ chooses among them and im2col.
 """
 import numpy as np
 
-from ..kernels import conv_batch_last as KB
 from ..kernels import conv_flat as KF
 from ..kernels import conv_scratch as KW
 from ..kernels import conv_threads as CT
@@ -157,7 +156,7 @@ def _pack_input(x, plan, nsp, keep=None):
     x5 = five(x, nsp)
     shape = (x5.shape[1],) + plan.ext + (x5.shape[0],)
     xp = _workspace(shape, x.dtype, 0) if keep is None else np.empty(shape, x.dtype)
-    KB.pack(x5, plan.lo, xp)
+    CT.pack(x5, plan.lo, xp)
     if keep is not None:
         keep.append((x, plan, xp))
     return xp
@@ -170,7 +169,7 @@ def _pack_output(g, plan, nsp):
     n, o = g5.shape[:2]
 
     def fill(buf):
-        KB.pack(g5, np.zeros(3, np.int64), buf.reshape((o,) + plan.out + (n,)))
+        CT.pack(g5, np.zeros(3, np.int64), buf.reshape((o,) + plan.out + (n,)))
     return KW.shared_pack(g, plan, (o, plan.rows * plan.width * n), g.dtype, fill)
 
 
@@ -190,7 +189,7 @@ def batch_last_conv(x, w, b, geom, plan, keep=None):
         CT.columns(xp, plan.geo, r0, r1, cols)
         np.matmul(w3, cols.reshape(groups, k // groups, -1), out=yb[:, :, r0 * run:r1 * run])
     y = np.empty((n, o) + plan.out, x.dtype)
-    KB.unpack(yb.reshape((o,) + plan.out + (n,)), np.zeros(3, np.int64),
+    CT.unpack(yb.reshape((o,) + plan.out + (n,)), np.zeros(3, np.int64),
               _bias(b, o, x.dtype), b is not None, y)
     return y.reshape((n, o) + geom.out_size)
 
@@ -212,7 +211,7 @@ def batch_last_transpose(g, w, b, geom, plan):
         np.matmul(w3t, gb[:, :, r0 * run:r1 * run], out=z.reshape(groups, k // groups, -1))
         CT.scatter_add(z, plan.geo, r0, r1, dxp)
     dx = np.empty((n, c) + plan.size, g.dtype)
-    KB.unpack(dxp, plan.lo, _bias(b, c, g.dtype), b is not None, dx)
+    CT.unpack(dxp, plan.lo, _bias(b, c, g.dtype), b is not None, dx)
     return dx.reshape((n, c) + geom.in_size)
 
 

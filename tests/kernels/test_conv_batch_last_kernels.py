@@ -15,7 +15,7 @@ def _batch_last(case, dtype, seed):
     plan = geom.batch_last
     x = np.random.default_rng(seed).standard_normal(case[0]).astype(dtype)
     xp = np.full((x.shape[1],) + plan.ext + (x.shape[0],), np.nan, dtype)
-    KB.pack(x, plan.lo, xp)                              # every entry written
+    KB.pack(x, plan.lo, xp, 0, x.shape[1])               # every entry written
     pads = [(lo, e - s - lo) for lo, e, s in zip(plan.lo, plan.ext, x.shape[2:])]
     np.testing.assert_array_equal(xp, np.pad(x, [(0, 0), (0, 0)] + pads).transpose(
         1, 2, 3, 4, 0))
@@ -37,9 +37,9 @@ def test_batch_last_pack_and_columns(case, dtype):
     # unpack: pack's inverse, with a bias per channel
     bias = np.arange(x.shape[1], dtype=dtype)
     y = np.full(x.shape, np.nan, dtype)
-    KB.unpack(xp, plan.lo, bias, True, y)
+    KB.unpack(xp, plan.lo, bias, True, y, 0, x.shape[1])
     np.testing.assert_array_equal(y, x + bias.reshape(-1, 1, 1, 1))
-    KB.unpack.py_func(xp, plan.lo, bias, False, y)
+    KB.unpack.py_func(xp, plan.lo, bias, False, y, 0, x.shape[1])
     np.testing.assert_array_equal(y, x)
     assert n == y.shape[0]
 
@@ -60,7 +60,7 @@ def test_batch_last_scatter_add(case, dtype):
     KB.scatter_add.py_func(np.ascontiguousarray(cols[:, mid * run:]), plan.geo, mid,
                            plan.rows, xp)
     dx = np.empty(x.shape, dtype)
-    KB.unpack(xp, plan.lo, np.zeros(x.shape[1], dtype), False, dx)
+    KB.unpack(xp, plan.lo, np.zeros(x.shape[1], dtype), False, dx, 0, x.shape[1])
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(dx, want, rtol=tol, atol=tol)
 

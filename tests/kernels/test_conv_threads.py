@@ -48,6 +48,24 @@ def test_batch_last_columns_and_scatter_add(dtype, stride):
 
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_batch_last_pack_and_unpack(dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 5, 1, 6, 7)).astype(dtype)
+    lo = np.array([0, 1, 2], np.int64)
+    xp, want = np.full((5, 1, 9, 10, 3), np.nan, dtype), np.full((5, 1, 9, 10, 3), np.nan, dtype)
+    CT.pack(x, lo, xp)
+    KB.pack.py_func(x, lo, want, 0, 5)
+    np.testing.assert_array_equal(xp, want)
+    bias = rng.standard_normal(5).astype(dtype)
+    for has_bias in (True, False):
+        y, y_want = np.full(x.shape, np.nan, dtype), np.full(x.shape, np.nan, dtype)
+        CT.unpack(xp, lo, bias, has_bias, y)
+        KB.unpack.py_func(xp, lo, bias, has_bias, y_want, 0, 5)
+        np.testing.assert_array_equal(y, y_want)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_flat_columns(dtype):
     xf = np.random.default_rng(1).standard_normal((7, 60)).astype(dtype)
     offs = np.array([0, 1, 6, 7], np.int64)
