@@ -9,7 +9,8 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
     flat_columns(xf, offs, m0, start, stop, cols)
                                               conv_shift.flat_columns, channels split
     flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
-                                              conv_shift.flat_gather, images split
+                                              conv_shift.flat_gather, images split (one
+                                              image: its channels)
 
 Same arguments and results as the serial kernels (each thread runs the serial kernel on its
 channels' rows of xp and cols, or on its images of dx: disjoint writes, so the results are
@@ -65,8 +66,8 @@ def _splits(work, arrays):
 # 16 item size.
 # Flat gather: 0 z address, 1-2 its extents, 3 offs address, 4 taps, 5 gaps address, 6 ext
 # address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
-# 17 item size.
-BATCH_LAST, PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 11, 18        # context lengths
+# 17 0 (split the images) or 1 (one image: split its channels), 18 item size.
+BATCH_LAST, PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 11, 19        # context lengths
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -105,14 +106,26 @@ def _flat_columns_run(ctx, lo, hi, dtype):
 
 
 def _flat_gather_run(ctx, lo, hi, dtype):
-    """Images start + lo <= n < start + hi of dx."""
-    z = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+    """Images start + lo <= n < start + hi of dx; or, for one image, its channels lo <= c <
+    hi: their rows of z, entries of bias and planes of dx (the image then at index 0 of a
+    view, z0 moved by its block so that z's columns stay the same)."""
     offs = carray(_ptr(ctx[3]), (ctx[4],), np.int64)
     gaps = carray(_ptr(ctx[5]), (3,), np.int64)
     ext = carray(_ptr(ctx[6]), (3,), np.int64)
-    bias = carray(_ptr(ctx[7]), (ctx[8],), dtype)
-    dx = carray(_ptr(ctx[9]), (ctx[10], ctx[11], ctx[12], ctx[13], ctx[14]), dtype)
-    shift_gather(z, offs, gaps, ext, ctx[15], bias, ctx[16] + lo, ctx[16] + hi, dx)
+    if ctx[17] == 0:
+        z = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+        bias = carray(_ptr(ctx[7]), (ctx[8],), dtype)
+        dx = carray(_ptr(ctx[9]), (ctx[10], ctx[11], ctx[12], ctx[13], ctx[14]), dtype)
+        shift_gather(z, offs, gaps, ext, ctx[15], bias, ctx[16] + lo, ctx[16] + hi, dx)
+        return
+    item, taps, plane = ctx[18], ctx[4], ctx[12] * ctx[13] * ctx[14]
+    z = carray(_ptr(ctx[0] + lo * taps * ctx[2] * item), ((hi - lo) * taps, ctx[2]), dtype)
+    bias = carray(_ptr(ctx[7] + lo * item), (hi - lo,), dtype)
+    image = ctx[16]
+    dx = carray(_ptr(ctx[9] + (image * ctx[11] + lo) * plane * item),
+                (1, hi - lo, ctx[12], ctx[13], ctx[14]), dtype)
+    block = ext[0] * ext[1] * ext[2]
+    shift_gather(z, offs, gaps, ext, ctx[15] - image * block, bias, 0, 1, dx)
 
 
 def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
@@ -242,13 +255,15 @@ def flat_columns(xf, offs, m0, start, stop, cols):
 
 
 def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
-    """conv_shift.flat_gather, its images split over the pool when that pays."""
+    """conv_shift.flat_gather, its images (or one image's channels) split over the pool when
+    that pays."""
     from . import conv_shift as KS
     work = (stop - start) * dx.shape[1] * int(np.prod(ext)) * offs.shape[0]
     arrays = (z, offs, gaps, ext, bias, dx)
-    if stop - start < 2 or not _splits(work, arrays):
+    if stop - start < 1 or not _splits(work, arrays):
         return KS.flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
+    by_channel = stop - start == 1
     ctx = np.array([z.ctypes.data, *z.shape, offs.ctypes.data, offs.shape[0],
                     gaps.ctypes.data, ext.ctypes.data, bias.ctypes.data, bias.shape[0],
-                    dx.ctypes.data, *dx.shape, z0, start, _item(z)], np.int64)
-    BT.split(_job("flat_gather"), stop - start, ctx)
+                    dx.ctypes.data, *dx.shape, z0, start, int(by_channel), _item(z)], np.int64)
+    BT.split(_job("flat_gather"), dx.shape[1] if by_channel else stop - start, ctx)

@@ -84,10 +84,11 @@ def test_flat_gather(dtype):
     n_img, n_ch, block = 5, 3, 16
     z = rng.standard_normal((n_ch * 4, n_img * block)).astype(dtype)
     bias = rng.standard_normal(n_ch).astype(dtype)
-    got, want = np.zeros((n_img, n_ch, 1, 3, 3), dtype), np.zeros((n_img, n_ch, 1, 3, 3), dtype)
-    CT.flat_gather(z, offs, gaps, ext, 0, bias, 1, 5, got)
-    KS.flat_gather.py_func(z, offs, gaps, ext, 0, bias, 1, 5, want)
-    np.testing.assert_array_equal(got, want)
+    for start, stop in [(1, 5), (2, 3), (0, 1)]:           # images split; one image's channels
+        got, want = (np.zeros((n_img, n_ch, 1, 3, 3), dtype) for _ in range(2))
+        CT.flat_gather(z, offs, gaps, ext, 0, bias, start, stop, got)
+        KS.flat_gather.py_func(z, offs, gaps, ext, 0, bias, start, stop, want)
+        np.testing.assert_array_equal(got, want)
 
 
 def _conv_run(force, dtype, shape, cout, stride, groups, taps=3):
