@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from . import conv_flat as KF
+from . import conv_threads as CT
 from .scratch import KEEP, workspace  # noqa: F401 - re-exported
 
 __all__ = ["workspace", "shared_pack", "offered", "pack_output", "sharing_packs", "KEEP"]
@@ -49,7 +49,7 @@ def pack_output(g, g5, plan):
     """g5: (N, O, D, H, W) (g's five-dim form) -> gq: (O, N*block) in the flat output layout,
     zeros where the flat positions are dropped (a shared_pack keyed by plan)."""
     def fill(gq):
-        KF.flat_pack(g5, np.zeros(3, np.int64), plan.ext, gq)
+        CT.flat_pack(g5, np.zeros(3, np.int64), plan.ext, gq)
     return shared_pack(g, plan, (g5.shape[1], g5.shape[0] * plan.block), g5.dtype, fill)
 
 

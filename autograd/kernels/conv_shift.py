@@ -34,7 +34,6 @@ multithreaded BLAS call (OpenBLAS's idle worker keeps spinning on the other core
 """
 import numpy as np
 
-from . import conv_flat as KF
 from . import conv_threads as CT
 from ._jit import jit
 
@@ -141,7 +140,7 @@ def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
 # -- the three primitives on five-dim arrays (N, C, D, H, W) -----------------------------------
 def pack_input(x5, plan, out):
     """out: (C, N*block + reach) = x5 in plan's flat input layout."""
-    KF.flat_pack(x5, plan.gaps, plan.ext, out)
+    CT.flat_pack(x5, plan.gaps, plan.ext, out)
     return out
 
 
@@ -169,7 +168,7 @@ def conv(x5, w3, bias, has_bias, plan, workspace, y5, xf=None):
         cols = workspace((rows, m), x5.dtype, 2)
         CT.flat_columns(xf, plan.offs, m0, 0, m, cols)
         np.matmul(w3, cols.reshape(groups, k_group, m), out=y3[:, :, m0:m0 + m])
-        KF.unpack_images(yf, plan.ext, bias, has_bias, n0, n1, y5)
+        CT.unpack_images(yf, plan.ext, bias, has_bias, n0, n1, y5)
 
 
 def transpose(gq, w3, plan, bias, workspace, dx5):

@@ -6,6 +6,9 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
     scatter_add(cols, geo, r0, r1, xp)        conv_batch_last.scatter_add, channels split
     pack(x, lo, xp)                           conv_batch_last.pack over all channels, split
     unpack(xp, lo, bias, has_bias, y)         conv_batch_last.unpack over all channels, split
+    flat_pack(x, before, ext, xf)             conv_flat.flat_pack, images split
+    unpack_images(yf, ext, bias, has_bias, start, stop, y)
+                                              conv_flat.unpack_images, images split
     flat_columns(xf, offs, m0, start, stop, cols)
                                               conv_shift.flat_columns, channels split
     flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
@@ -37,15 +40,15 @@ from . import blas_threads as BT
 from . import conv_batch_last as KB
 from ._jit import flush_stale_cache
 
-__all__ = ["columns", "scatter_add", "pack", "unpack", "flat_columns", "flat_gather",
-           "MIN_ELEMENTS"]
+__all__ = ["columns", "scatter_add", "pack", "unpack", "flat_pack", "unpack_images",
+           "flat_columns", "flat_gather", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
-shift_columns = shift_gather = None
+shift_columns = shift_gather = flat_pack_images = flat_unpack_images = None
 
 
 def _splits(work, arrays):
@@ -59,6 +62,9 @@ def _splits(work, arrays):
 # -- the jobs: plain functions here, compiled on first use (_job) -------------------------
 # Contexts. Batch-last: 0 xp address, 1-5 its extents, 6 geo address, 7 cols address, 8 cols'
 # row length, 9 r0, 10 r1, 11 0 (columns) or 1 (scatter_add), 12 item size.
+# Flat packs: 0 x (pack) or y (unpack) address, 1-5 its extents, 6 xf (or yf) address, 7-8
+# its extents, 9 before (pack) or bias (unpack) address, 10 ext address, 11 has_bias, 12
+# start, 13 0 (pack) or 1 (unpack), 14 item size.
 # Flat columns: 0 xf address, 1-2 its extents, 3 offs address, 4 taps, 5 cols address,
 # 6 cols' row length, 7 m0, 8 start, 9 stop, 10 item size.
 # Pack / unpack: 0 x (pack) or y (unpack) address, 1-5 its extents, 6 xp address, 7-11 its
@@ -67,7 +73,8 @@ def _splits(work, arrays):
 # Flat gather: 0 z address, 1-2 its extents, 3 offs address, 4 taps, 5 gaps address, 6 ext
 # address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
 # 17 0 (split the images) or 1 (one image: split its channels), 18 item size.
-BATCH_LAST, PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 11, 19        # context lengths
+# context lengths
+BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 15, 11, 19
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -94,6 +101,18 @@ def _packs_run(ctx, lo, hi, dtype):
     else:
         bias = carray(_ptr(ctx[13]), (ctx[2],), dtype)
         batch_unpack(xp, at, bias, ctx[14] != 0, images, lo, hi)
+
+
+def _flat_packs_run(ctx, lo, hi, dtype):
+    """Images start + lo <= n < start + hi (of all N for the pack)."""
+    images = carray(_ptr(ctx[0]), (ctx[1], ctx[2], ctx[3], ctx[4], ctx[5]), dtype)
+    flat = carray(_ptr(ctx[6]), (ctx[7], ctx[8]), dtype)
+    ext = carray(_ptr(ctx[10]), (3,), np.int64)
+    if ctx[13] == 0:
+        flat_pack_images(images, carray(_ptr(ctx[9]), (3,), np.int64), ext, lo, hi, flat)
+    else:
+        bias = carray(_ptr(ctx[9]), (ctx[2],), dtype)
+        flat_unpack_images(flat, ext, bias, ctx[11] != 0, ctx[12] + lo, ctx[12] + hi, images)
 
 
 def _flat_columns_run(ctx, lo, hi, dtype):
@@ -146,6 +165,15 @@ def _packs_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
         _packs_run(ctx, lo, lo + m, np.float64)
 
 
+def _flat_packs_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (FLAT_PACKS,), np.int64)
+    lo = a >> n
+    if ctx[FLAT_PACKS - 1] == 4:
+        _flat_packs_run(ctx, lo, lo + m, np.float32)
+    else:
+        _flat_packs_run(ctx, lo, lo + m, np.float64)
+
+
 def _flat_columns_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FLAT_COLUMNS,), np.int64)
     lo = a >> n
@@ -165,10 +193,12 @@ def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("batch_last", "packs", "flat_columns" or "flat_gather"),
+    """The compiled job of kind ("batch_last", "packs", "flat_packs", "flat_columns" or
+    "flat_gather"),
     from numba's disk cache when it was compiled since the files whose kernels it calls last
     changed."""
     if kind not in _jobs:
+        from . import conv_flat as KF
         from . import conv_shift as KS
         from ._jit import _numba
         numba = _numba()
@@ -177,9 +207,12 @@ def _job(kind):
                     batch_columns=KB.columns.dispatcher(),
                     batch_scatter_add=KB.scatter_add.dispatcher(),
                     batch_pack=KB.pack.dispatcher(), batch_unpack=KB.unpack.dispatcher(),
+                    flat_pack_images=KF.pack_images.dispatcher(),
+                    flat_unpack_images=KF.unpack_images.dispatcher(),
                     shift_columns=KS.flat_columns.dispatcher(),
                     shift_gather=KS.flat_gather.dispatcher())
-        for name in ("_batch_last_run", "_packs_run", "_flat_columns_run", "_flat_gather_run"):
+        for name in ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
+                     "_flat_gather_run"):
             if not hasattr(here[name], "py_func"):
                 here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
         job = BT.compile_job(here[f"_{kind}_job"])
@@ -194,7 +227,8 @@ def _flush_if_stale(job):
     here = os.path.dirname(os.path.abspath(__file__))
     flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
                       [os.path.join(here, name) for name in
-                       ("conv_threads.py", "conv_batch_last.py", "conv_shift.py")])
+                       ("conv_threads.py", "conv_batch_last.py", "conv_flat.py",
+                        "conv_shift.py")])
 
 
 # -- the kernels ------------------------------------------------------------------------------
@@ -242,6 +276,30 @@ def unpack(xp, lo, bias, has_bias, y):
     if not _splits(y.size, (xp, lo, bias, y)):
         return KB.unpack(xp, lo, bias, has_bias, y, 0, xp.shape[0])
     _packs(y, xp, lo, bias, has_bias, 1)
+
+
+def _flat_packs(images, flat, before_or_bias, ext, has_bias, start, count, kind):
+    ctx = np.array([images.ctypes.data, *images.shape, flat.ctypes.data, *flat.shape,
+                    before_or_bias.ctypes.data, ext.ctypes.data, int(has_bias), start, kind,
+                    _item(flat)], np.int64)
+    BT.split(_job("flat_packs"), count, ctx)
+
+
+def flat_pack(x, before, ext, xf):
+    """conv_flat.flat_pack, its images split over the pool when that pays."""
+    from . import conv_flat as KF
+    if x.shape[0] < 2 or not _splits(xf.size, (x, before, ext, xf)):
+        return KF.flat_pack(x, before, ext, xf)
+    _flat_packs(x, xf, before, ext, False, 0, x.shape[0], 0)
+
+
+def unpack_images(yf, ext, bias, has_bias, start, stop, y):
+    """conv_flat.unpack_images, its images split over the pool when that pays."""
+    from . import conv_flat as KF
+    work = (stop - start) * y[0].size
+    if stop - start < 2 or not _splits(work, (yf, ext, bias, y)):
+        return KF.unpack_images(yf, ext, bias, has_bias, start, stop, y)
+    _flat_packs(y, yf, bias, ext, has_bias, start, stop - start, 1)
 
 
 def flat_columns(xf, offs, m0, start, stop, cols):

@@ -63,7 +63,7 @@ def flat_loop_conv(x, w3, b, geom, plan, out_size):
     n, o, nsp = x.shape[0], w3.shape[0], geom.nsp
     a5 = five(x, nsp)
     xf = _workspace((a5.shape[1], n * plan.block + plan.reach), x.dtype, 0)
-    KF.flat_pack(a5, plan.gaps, plan.ext, xf)
+    CT.flat_pack(a5, plan.gaps, plan.ext, xf)
     # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
     yf = _workspace((o, -(-n * plan.block // 16) * 16 + 16), x.dtype, slot=1)
     KF.run_split(KF.flat_conv, n * plan.block, xf, w3, plan.offs, geom.groups, yf)

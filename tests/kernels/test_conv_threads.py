@@ -8,6 +8,7 @@ import autograd as ag
 import nn.functional as F
 from autograd.kernels import blas_threads as BT
 from autograd.kernels import conv_batch_last as KB
+from autograd.kernels import conv_flat as KF
 from autograd.kernels import conv_shift as KS
 from autograd.kernels import conv_threads as CT
 
@@ -61,6 +62,26 @@ def test_batch_last_pack_and_unpack(dtype):
         y, y_want = np.full(x.shape, np.nan, dtype), np.full(x.shape, np.nan, dtype)
         CT.unpack(xp, lo, bias, has_bias, y)
         KB.unpack.py_func(xp, lo, bias, has_bias, y_want, 0, 5)
+        np.testing.assert_array_equal(y, y_want)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_pack_and_unpack_images(dtype):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((5, 3, 1, 4, 5)).astype(dtype)
+    before, ext = np.array([0, 1, 1], np.int64), np.array([1, 6, 7], np.int64)
+    xf, want = (np.full((3, 5 * 42 + 9), np.nan, dtype) for _ in range(2))
+    CT.flat_pack(x, before, ext, xf)
+    KF.pack_images.py_func(x, before, ext, 0, 5, want)
+    np.testing.assert_array_equal(xf, want)
+    yf = rng.standard_normal((3, 5 * 42 + 32)).astype(dtype)
+    bias = rng.standard_normal(3).astype(dtype)
+    out = (1, 3, 4)                       # the kept positions of each 1x6x7 block
+    for start, stop in [(0, 5), (1, 4)]:
+        y, y_want = (np.full((5, 3) + out, np.nan, dtype) for _ in range(2))
+        CT.unpack_images(yf, ext, bias, True, start, stop, y)
+        KF.unpack_images.py_func(yf, ext, bias, True, start, stop, y_want)
         np.testing.assert_array_equal(y, y_want)
 
 
