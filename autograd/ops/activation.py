@@ -30,6 +30,7 @@ import numpy as np
 from ..function import Function
 from ..grad_mode import _State
 from ..kernels import activation as kernels
+from ..kernels import activation_threads as relu_threads
 from ..tensor import Tensor
 from .unary_select import _floating, _out
 
@@ -66,10 +67,10 @@ class Relu(Function):
         y = np.empty(a.shape, a.dtype)
         if ctx.needs_input_grad[0]:
             dead = np.empty(a.shape, np.bool_)
-            kernels.relu_mask(_flat(a), y.reshape(-1), dead.reshape(-1))
+            relu_threads.relu_mask(_flat(a), y.reshape(-1), dead.reshape(-1))
             ctx.save_for_backward(dead)
         else:
-            kernels.relu(_flat(a), y.reshape(-1))
+            relu_threads.relu(_flat(a), y.reshape(-1))
         return y
 
     @staticmethod
@@ -80,7 +81,7 @@ class Relu(Function):
         a, mask = g.data, dead.data
         if a.dtype in _KERNEL_DTYPES and a.shape == mask.shape:
             dx = np.empty(a.shape, a.dtype)
-            kernels.relu_backward(_flat(a), mask.reshape(-1), dx.reshape(-1))
+            relu_threads.relu_backward(_flat(a), mask.reshape(-1), dx.reshape(-1))
         else:
             dx = np.where(mask, np.zeros((), a.dtype), a)
         return _const(dx)                       # d relu = [not dead], a select

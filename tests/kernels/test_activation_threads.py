@@ -1,0 +1,67 @@
+"""ReLU's kernels split over OpenBLAS's threads (kernels/activation_threads.py): elementwise,
+so bitwise the serial results, NaN, -0.0 and infinities included."""
+import numpy as np
+import pytest
+
+import autograd as ag
+from autograd.kernels import activation as K
+from autograd.kernels import activation_threads as AT
+from autograd.kernels import blas_threads as BT
+
+pytestmark = pytest.mark.usefixtures("two_blas_threads")
+
+
+@pytest.fixture
+def split(monkeypatch):
+    monkeypatch.setattr(AT, "FORCE", True)
+    calls = []
+    run = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or run(*args))
+    return calls
+
+
+def _values(dtype, n=1001):
+    x = np.random.default_rng(0).standard_normal(n).astype(dtype)
+    x[:4] = [np.nan, -0.0, np.inf, -np.inf]
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_kernels_split_bitwise(split, dtype):
+    x = _values(dtype)
+    y, want = np.empty_like(x), np.empty_like(x)
+    AT.relu(x, y)
+    K.relu.py_func(x, want)
+    np.testing.assert_array_equal(y, want)
+    dead, dead_want = np.empty(x.shape, np.bool_), np.empty(x.shape, np.bool_)
+    AT.relu_mask(x, y, dead)
+    K.relu_mask.py_func(x, want, dead_want)
+    np.testing.assert_array_equal(y, want)
+    np.testing.assert_array_equal(dead, dead_want)
+    g = _values(dtype)[::-1].copy()
+    dx, dx_want = np.empty_like(g), np.empty_like(g)
+    AT.relu_backward(g, dead, dx)
+    K.relu_backward.py_func(g, dead, dx_want)
+    np.testing.assert_array_equal(dx, dx_want)
+    assert len(split) == 3
+
+
+def test_relu_op_splits(split):
+    x = ag.tensor(_values(np.float32).reshape(7, 11, 13), requires_grad=True)
+    y = ag.relu(x)
+    y.backward(ag.ones_like(y))
+    assert len(split) == 2
+    data = x.detach().numpy()
+    np.testing.assert_array_equal(y.detach().numpy(),
+                                  np.where(data <= 0, np.float32(0), data))
+    np.testing.assert_array_equal(x.grad.numpy(), (~(data <= 0)).astype(np.float32))  # NaN: 1
+
+
+def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
+    a = np.zeros(AT.MIN_ELEMENTS, np.float32)
+    monkeypatch.setattr(BT, "ENABLED", False)
+    assert not AT._splits(a.size, (a,))
+    monkeypatch.setattr(BT, "ENABLED", True)
+    assert AT._splits(a.size, (a,))
+    assert not AT._splits(a.size - 1, (a[1:],))
+    assert not AT._splits(a.size, (np.zeros(2 * a.size, np.float32)[::2],))
