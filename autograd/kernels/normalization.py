@@ -159,39 +159,45 @@ def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
 def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc, c0, c1):
     """x, y: (N, C*M); w, b: (C,); mean, rstd: (C,) x.dtype; var: (C,) float64;
     acc: (C*M,) float64 scratch. Only channels c0 <= c < c1 (their columns of y, entries
-    of mean, rstd, var and acc): callers split the channels over threads."""
+    of mean, rstd, var and acc): callers split the channels over threads. The loops run over
+    views of those columns from 0 (an index that may be negative keeps numba's wraparound
+    in the loop, and the loop scalar: 5x slower)."""
     n_len, width = x.shape
     channels = w.shape[0]
     m_len = width // channels
     count = n_len * m_len
-    j0, j1 = c0 * m_len, c1 * m_len
-    acc[j0:j1] = 0.0
+    j0, cols = c0 * m_len, (c1 - c0) * m_len
+    part = acc[j0:j0 + cols]
+    part[:] = 0.0
     for n in range(n_len):
-        for j in range(j0, j1):
-            acc[j] += x[n, j]
-    mu_row = np.empty(width, x.dtype)           # mu (then scale) repeated along M
+        xr = x[n, j0:j0 + cols]
+        for j in range(cols):
+            part[j] += xr[j]
+    mu_row = np.empty(cols, x.dtype)            # mu (then scale) repeated along M
     for c in range(c0, c1):
         mu = sum8(acc, c * m_len, (c + 1) * m_len) / count
         mean[c] = x.dtype.type(mu)
         for m in range(m_len):
-            mu_row[c * m_len + m] = mean[c]
-    acc[j0:j1] = 0.0
+            mu_row[(c - c0) * m_len + m] = mean[c]
+    part[:] = 0.0
     for n in range(n_len):
-        for j in range(j0, j1):
-            d = np.float64(x[n, j] - mu_row[j])
-            acc[j] += d * d
-    scale = np.empty(width, x.dtype)
-    shift = np.empty(width, x.dtype)
+        xr = x[n, j0:j0 + cols]
+        for j in range(cols):
+            d = np.float64(xr[j] - mu_row[j])
+            part[j] += d * d
+    scale = np.empty(cols, x.dtype)
+    shift = np.empty(cols, x.dtype)
     for c in range(c0, c1):
         s2 = sum8(acc, c * m_len, (c + 1) * m_len) / count
         var[c] = s2
         rstd[c] = x.dtype.type(1.0 / np.sqrt(s2 + eps))
         for m in range(m_len):
-            scale[c * m_len + m] = rstd[c] * w[c]
-            shift[c * m_len + m] = b[c]
+            scale[(c - c0) * m_len + m] = rstd[c] * w[c]
+            shift[(c - c0) * m_len + m] = b[c]
     for n in range(n_len):
-        for j in range(j0, j1):
-            y[n, j] = (x[n, j] - mu_row[j]) * scale[j] + shift[j]
+        xr, yr = x[n, j0:j0 + cols], y[n, j0:j0 + cols]
+        for j in range(cols):
+            yr[j] = (xr[j] - mu_row[j]) * scale[j] + shift[j]
 
 
 @_kernel
@@ -202,34 +208,37 @@ def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2, c0, c1):
     channels = w.shape[0]
     m_len = width // channels
     count = n_len * m_len
-    j0, j1 = c0 * m_len, c1 * m_len
-    mu_row = np.empty(width, x.dtype)
-    rs_row = np.empty(width, x.dtype)
+    j0, cols = c0 * m_len, (c1 - c0) * m_len
+    mu_row = np.empty(cols, x.dtype)
+    rs_row = np.empty(cols, x.dtype)
     for c in range(c0, c1):
         for m in range(m_len):
-            mu_row[c * m_len + m] = mean[c]
-            rs_row[c * m_len + m] = rstd[c]
-    acc1[j0:j1] = 0.0
-    acc2[j0:j1] = 0.0
+            mu_row[(c - c0) * m_len + m] = mean[c]
+            rs_row[(c - c0) * m_len + m] = rstd[c]
+    part1, part2 = acc1[j0:j0 + cols], acc2[j0:j0 + cols]
+    part1[:] = 0.0
+    part2[:] = 0.0
     for n in range(n_len):
-        for j in range(j0, j1):
-            gv = g[n, j]
-            acc1[j] += gv
-            acc2[j] += np.float64(gv) * ((x[n, j] - mu_row[j]) * rs_row[j])
-    scale = np.empty(width, x.dtype)             # rstd w
-    sum_g = np.empty(width, x.dtype)             # sum g / n
-    sum_gx = np.empty(width, x.dtype)            # sum g x_hat / n * rstd
+        xr, gr = x[n, j0:j0 + cols], g[n, j0:j0 + cols]
+        for j in range(cols):
+            gv = gr[j]
+            part1[j] += gv
+            part2[j] += np.float64(gv) * ((xr[j] - mu_row[j]) * rs_row[j])
+    scale = np.empty(cols, x.dtype)              # rstd w
+    sum_g = np.empty(cols, x.dtype)              # sum g / n
+    sum_gx = np.empty(cols, x.dtype)             # sum g x_hat / n * rstd
     for c in range(c0, c1):
         s1 = sum8(acc1, c * m_len, (c + 1) * m_len)
         s2 = sum8(acc2, c * m_len, (c + 1) * m_len)
         db[c] = s1
         dw[c] = s2
         for m in range(m_len):
-            j = c * m_len + m
+            j = (c - c0) * m_len + m
             scale[j] = rstd[c] * w[c]
             sum_g[j] = s1 / count
             sum_gx[j] = x.dtype.type(s2 / count) * rstd[c]
     # dx = rstd w (g - sum g / n - x_hat sum(g x_hat) / n)
     for n in range(n_len):
-        for j in range(j0, j1):
-            dx[n, j] = scale[j] * (g[n, j] - sum_g[j] - (x[n, j] - mu_row[j]) * sum_gx[j])
+        xr, gr, dr = x[n, j0:j0 + cols], g[n, j0:j0 + cols], dx[n, j0:j0 + cols]
+        for j in range(cols):
+            dr[j] = scale[j] * (gr[j] - sum_g[j] - (xr[j] - mu_row[j]) * sum_gx[j])
