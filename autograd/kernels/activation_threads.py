@@ -1,15 +1,19 @@
-"""ReLU's kernels with their elements split over OpenBLAS's threads (kernels/blas_threads.py):
-elementwise, so each thread runs the kernel on a contiguous range of elements (the results
-are bitwise those of one thread).
+"""ReLU's and softmax's kernels with their elements (or rows) split over OpenBLAS's threads
+(kernels/blas_threads.py): each thread runs the kernel on a contiguous range of elements
+(of rows), so the results are bitwise those of one thread.
 
     relu(x, y)                   activation.relu
     relu_mask(x, y, dead)        activation.relu_mask
     relu_backward(g, dead, dx)   activation.relu_backward
+    softmax_rows(kernel, *arrays)
+                                 kernel(*arrays) for a kernel of softmax.py on (R, K) float32
+                                 rows (the last array the output): SOFTMAX_KERNELS
 
 Serial when turned off (TAPEGRAD_BLAS_THREADS=0), when the pool has one thread, an array is
-not C-contiguous, or for fewer than MIN_ELEMENTS elements. The job's context: the addresses
-of the three arrays (relu passes y twice), then 0 (relu), 1 (relu_mask) or 2
-(relu_backward), the item size.
+not C-contiguous, or for fewer than MIN_ELEMENTS elements. The ReLU job's context: the
+addresses of the three arrays (relu passes y twice), then 0 (relu), 1 (relu_mask) or 2
+(relu_backward), the item size; the softmax job's: the addresses of the three arrays (the
+forward kernels take two), R, K, the kernel's index in SOFTMAX_KERNELS.
 """
 import os
 
@@ -19,13 +23,18 @@ from . import activation as K
 from . import blas_threads as BT
 from ._jit import flush_stale_cache
 
-__all__ = ["relu", "relu_mask", "relu_backward", "MIN_ELEMENTS"]
+__all__ = ["relu", "relu_mask", "relu_backward", "softmax_rows", "SOFTMAX_KERNELS",
+           "MIN_ELEMENTS"]
+
+SOFTMAX_KERNELS = ("softmax_forward", "log_softmax_forward", "softmax_backward",
+                   "log_softmax_backward")
 
 MIN_ELEMENTS = 1 << 17
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
-_job_compiled = []
-# bound by _job() before the job compiles (numba is not imported until then)
+_jobs = {}
+# bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = relu_kernel = relu_mask_kernel = relu_backward_kernel = None
+softmax_forward = log_softmax_forward = softmax_backward = log_softmax_backward = None
 
 
 def _splits(n, arrays):
@@ -57,32 +66,59 @@ def _relu_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
         _run(ctx, lo, lo + m, np.float64)
 
 
-def _job():
-    """The compiled job, from numba's disk cache when it was compiled since this file or
-    activation.py last changed."""
-    if not _job_compiled:
+def _softmax_run(ctx, lo, hi):
+    """Rows lo <= r < hi of the (R, K) float32 arrays."""
+    k_len, kind = ctx[4], ctx[5]
+    at = lo * k_len * 4
+    first = carray(_ptr(ctx[0] + at), (hi - lo, k_len), np.float32)
+    second = carray(_ptr(ctx[1] + at), (hi - lo, k_len), np.float32)
+    if kind == 0:
+        softmax_forward(first, second)
+    elif kind == 1:
+        log_softmax_forward(first, second)
+    else:
+        third = carray(_ptr(ctx[2] + at), (hi - lo, k_len), np.float32)
+        if kind == 2:
+            softmax_backward(first, second, third)
+        else:
+            log_softmax_backward(first, second, third)
+
+
+def _softmax_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (6,), np.int64)
+    lo = a >> n
+    _softmax_run(ctx, lo, lo + m)
+
+
+def _job(kind):
+    """The compiled job of kind ("relu" or "softmax"), from numba's disk cache when it was
+    compiled since this file or the kernels' files last changed."""
+    if kind not in _jobs:
+        from . import softmax as S
         from ._jit import _numba
         numba = _numba()
         here = globals()
         here.update(carray=numba.carray, _ptr=BT.address_pointer(),
                     relu_kernel=K.relu.dispatcher(), relu_mask_kernel=K.relu_mask.dispatcher(),
-                    relu_backward_kernel=K.relu_backward.dispatcher())
-        if not hasattr(here["_run"], "py_func"):
-            here["_run"] = numba.njit(inline="always", error_model="numpy")(here["_run"])
-        job = BT.compile_job(_relu_job)
+                    relu_backward_kernel=K.relu_backward.dispatcher(),
+                    **{name: getattr(S, name).dispatcher() for name in SOFTMAX_KERNELS})
+        for name in ("_run", "_softmax_run"):
+            if not hasattr(here[name], "py_func"):
+                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
+        job = BT.compile_job(here[f"_{kind}_job"])
         folder = os.path.dirname(os.path.abspath(__file__))
-        flush_stale_cache(getattr(job, "_cache", None), f"{__name__}._relu_job",
-                          [os.path.join(folder, name)
-                           for name in ("activation_threads.py", "activation.py")])
+        flush_stale_cache(getattr(job, "_cache", None), f"{__name__}._{kind}_job",
+                          [os.path.join(folder, name) for name in
+                           ("activation_threads.py", "activation.py", "softmax.py")])
         job.compile()
-        _job_compiled.append(job)
-    return _job_compiled[0]
+        _jobs[kind] = job
+    return _jobs[kind]
 
 
 def _split(first, second, third, kind, item):
     ctx = np.array([first.ctypes.data, second.ctypes.data, third.ctypes.data, kind, item],
                    np.int64)
-    BT.split(_job(), first.shape[0], ctx)
+    BT.split(_job("relu"), first.shape[0], ctx)
 
 
 def relu(x, y):
@@ -104,3 +140,16 @@ def relu_backward(g, dead, dx):
     if not _splits(g.shape[0], (g, dead, dx)):
         return K.relu_backward(g, dead, dx)
     _split(g, dead, dx, 2, g.dtype.itemsize)
+
+
+def softmax_rows(kernel, *arrays):
+    """kernel(*arrays) (a kernel of softmax.py, named in SOFTMAX_KERNELS) on (R, K) float32
+    C-contiguous arrays, the last the output, its rows split over the pool when that pays."""
+    rows = arrays[0].shape[0]
+    name = kernel.__name__
+    if rows < 2 or name not in SOFTMAX_KERNELS or not _splits(arrays[0].size, arrays):
+        return kernel(*arrays)
+    addresses = [a.ctypes.data for a in arrays] + [0] * (3 - len(arrays))
+    ctx = np.array(addresses + [rows, arrays[0].shape[1], SOFTMAX_KERNELS.index(name)],
+                   np.int64)
+    BT.split(_job("softmax"), rows, ctx)

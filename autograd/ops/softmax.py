@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import dtypes
 from ..function import Function
+from ..kernels import activation_threads
 from ..kernels import softmax as kernels
 from .reduce import _axis, _dims, _keep
 
@@ -49,7 +50,7 @@ def _run(kernel, *arrays):
     """kernel(*rows, out) on the rows of arrays (all of one shape); returns out, unflattened."""
     rows = [np.ascontiguousarray(a).reshape(-1, a.shape[-1]) for a in arrays]
     out = np.empty(arrays[0].shape, np.float32)
-    kernel(*rows, out.reshape(rows[0].shape))
+    activation_threads.softmax_rows(kernel, *rows, out.reshape(rows[0].shape))
     return out
 
 

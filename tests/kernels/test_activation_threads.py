@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import autograd as ag
+import nn.functional as F
 from autograd.kernels import activation as K
 from autograd.kernels import activation_threads as AT
 from autograd.kernels import blas_threads as BT
@@ -65,3 +66,27 @@ def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
     assert AT._splits(a.size, (a,))
     assert not AT._splits(a.size - 1, (a[1:],))
     assert not AT._splits(a.size, (np.zeros(2 * a.size, np.float32)[::2],))
+
+
+@pytest.mark.parametrize("name", AT.SOFTMAX_KERNELS)
+def test_softmax_kernels_split_bitwise(split, name):
+    from autograd.kernels import softmax as S
+    kernel = getattr(S, name)
+    rng = np.random.default_rng(1)
+    arrays = [rng.standard_normal((37, 19)).astype(np.float32)]
+    arrays[0][3, :4] = [np.nan, np.inf, -np.inf, 80.0]
+    if "backward" in name:
+        arrays.append(rng.standard_normal((37, 19)).astype(np.float32))
+    out, want = np.empty((37, 19), np.float32), np.empty((37, 19), np.float32)
+    AT.softmax_rows(kernel, *arrays, out)
+    kernel(*arrays, want)
+    np.testing.assert_array_equal(out, want)
+    assert len(split) == 1
+
+
+def test_softmax_op_splits(split):
+    x = ag.tensor(np.random.default_rng(2).standard_normal((6, 5, 33)).astype(np.float32),
+                  requires_grad=True)
+    y = F.log_softmax(x, dim=-1)
+    y.backward(ag.ones_like(y))
+    assert len(split) == 2                      # the forward and backward kernels
