@@ -5,6 +5,9 @@
     relu(x, y)                   activation.relu
     relu_mask(x, y, dead)        activation.relu_mask
     relu_backward(g, dead, dx)   activation.relu_backward
+    gelu(x, y, tanh)             activation.gelu (float32)
+    gelu_backward(x, g, dx, tanh)
+                                 activation.gelu_backward (float32)
     softmax_rows(kernel, *arrays)
                                  kernel(*arrays) for a kernel of softmax.py on (R, K) float32
                                  rows (the last array the output): SOFTMAX_KERNELS
@@ -12,7 +15,8 @@
 Serial when turned off (TAPEGRAD_BLAS_THREADS=0), when the pool has one thread, an array is
 not C-contiguous, or for fewer than MIN_ELEMENTS elements. The ReLU job's context: the
 addresses of the three arrays (relu passes y twice), then 0 (relu), 1 (relu_mask) or 2
-(relu_backward), the item size; the softmax job's: the addresses of the three arrays (the
+(relu_backward), the item size; the GELU job's: the three addresses, 0 (gelu) or 1
+(gelu_backward), tanh; the softmax job's: the addresses of the three arrays (the
 forward kernels take two), R, K, the kernel's index in SOFTMAX_KERNELS.
 """
 import os
@@ -23,8 +27,8 @@ from . import activation as K
 from . import blas_threads as BT
 from ._jit import flush_stale_cache
 
-__all__ = ["relu", "relu_mask", "relu_backward", "softmax_rows", "SOFTMAX_KERNELS",
-           "MIN_ELEMENTS"]
+__all__ = ["relu", "relu_mask", "relu_backward", "gelu", "gelu_backward", "softmax_rows",
+           "SOFTMAX_KERNELS", "MIN_ELEMENTS"]
 
 SOFTMAX_KERNELS = ("softmax_forward", "log_softmax_forward", "softmax_backward",
                    "log_softmax_backward")
@@ -34,6 +38,7 @@ FORCE = None                # True / False: split / never (tests); None: BT.ENAB
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = relu_kernel = relu_mask_kernel = relu_backward_kernel = None
+gelu_kernel = gelu_backward_kernel = None
 softmax_forward = log_softmax_forward = softmax_backward = log_softmax_backward = None
 
 
@@ -66,6 +71,23 @@ def _relu_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
         _run(ctx, lo, lo + m, np.float64)
 
 
+def _gelu_run(ctx, lo, hi):
+    """Elements lo <= i < hi of the float32 arrays."""
+    at, count, tanh = lo * 4, hi - lo, ctx[4] != 0
+    x = carray(_ptr(ctx[0] + at), (count,), np.float32)
+    second = carray(_ptr(ctx[1] + at), (count,), np.float32)
+    if ctx[3] == 0:
+        gelu_kernel(x, second, tanh)
+    else:
+        gelu_backward_kernel(x, second, carray(_ptr(ctx[2] + at), (count,), np.float32), tanh)
+
+
+def _gelu_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (5,), np.int64)
+    lo = a >> n
+    _gelu_run(ctx, lo, lo + m)
+
+
 def _softmax_run(ctx, lo, hi):
     """Rows lo <= r < hi of the (R, K) float32 arrays."""
     k_len, kind = ctx[4], ctx[5]
@@ -91,7 +113,7 @@ def _softmax_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("relu" or "softmax"), from numba's disk cache when it was
+    """The compiled job of kind ("relu", "gelu" or "softmax"), from numba's disk cache when it was
     compiled since this file or the kernels' files last changed."""
     if kind not in _jobs:
         from . import softmax as S
@@ -101,8 +123,10 @@ def _job(kind):
         here.update(carray=numba.carray, _ptr=BT.address_pointer(),
                     relu_kernel=K.relu.dispatcher(), relu_mask_kernel=K.relu_mask.dispatcher(),
                     relu_backward_kernel=K.relu_backward.dispatcher(),
+                    gelu_kernel=K.gelu.dispatcher(),
+                    gelu_backward_kernel=K.gelu_backward.dispatcher(),
                     **{name: getattr(S, name).dispatcher() for name in SOFTMAX_KERNELS})
-        for name in ("_run", "_softmax_run"):
+        for name in ("_run", "_gelu_run", "_softmax_run"):
             if not hasattr(here[name], "py_func"):
                 here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
         job = BT.compile_job(here[f"_{kind}_job"])
@@ -140,6 +164,22 @@ def relu_backward(g, dead, dx):
     if not _splits(g.shape[0], (g, dead, dx)):
         return K.relu_backward(g, dead, dx)
     _split(g, dead, dx, 2, g.dtype.itemsize)
+
+
+def gelu(x, y, tanh):
+    """activation.gelu; x, y: (n,) float32 C-contiguous."""
+    if not _splits(x.shape[0], (x, y)):
+        return K.gelu(x, y, tanh)
+    ctx = np.array([x.ctypes.data, y.ctypes.data, 0, 0, int(tanh)], np.int64)
+    BT.split(_job("gelu"), x.shape[0], ctx)
+
+
+def gelu_backward(x, g, dx, tanh):
+    """activation.gelu_backward; x, g, dx: (n,) float32 C-contiguous."""
+    if not _splits(x.shape[0], (x, g, dx)):
+        return K.gelu_backward(x, g, dx, tanh)
+    ctx = np.array([x.ctypes.data, g.ctypes.data, dx.ctypes.data, 1, int(tanh)], np.int64)
+    BT.split(_job("gelu"), x.shape[0], ctx)
 
 
 def softmax_rows(kernel, *arrays):

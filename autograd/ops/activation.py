@@ -29,8 +29,7 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import _State
-from ..kernels import activation as kernels
-from ..kernels import activation_threads as relu_threads
+from ..kernels import activation_threads as threaded
 from ..tensor import Tensor
 from .unary_select import _floating, _out
 
@@ -67,10 +66,10 @@ class Relu(Function):
         y = np.empty(a.shape, a.dtype)
         if ctx.needs_input_grad[0]:
             dead = np.empty(a.shape, np.bool_)
-            relu_threads.relu_mask(_flat(a), y.reshape(-1), dead.reshape(-1))
+            threaded.relu_mask(_flat(a), y.reshape(-1), dead.reshape(-1))
             ctx.save_for_backward(dead)
         else:
-            relu_threads.relu(_flat(a), y.reshape(-1))
+            threaded.relu(_flat(a), y.reshape(-1))
         return y
 
     @staticmethod
@@ -81,7 +80,7 @@ class Relu(Function):
         a, mask = g.data, dead.data
         if a.dtype in _KERNEL_DTYPES and a.shape == mask.shape:
             dx = np.empty(a.shape, a.dtype)
-            relu_threads.relu_backward(_flat(a), mask.reshape(-1), dx.reshape(-1))
+            threaded.relu_backward(_flat(a), mask.reshape(-1), dx.reshape(-1))
         else:
             dx = np.where(mask, np.zeros((), a.dtype), a)
         return _const(dx)                       # d relu = [not dead], a select
@@ -112,7 +111,7 @@ def _tanh_parts(a):
 def _gelu_forward(a, tanh):
     if a.dtype == np.float32:
         y = np.empty(a.shape, np.float32)
-        kernels.gelu(_flat(a), y.reshape(-1), tanh)
+        threaded.gelu(_flat(a), y.reshape(-1), tanh)
         return y
     if tanh:
         return a * _tanh_parts(a)[1]                            # y = x s
@@ -122,8 +121,8 @@ def _gelu_forward(a, tanh):
 def _gelu_backward(a, g, tanh):
     if a.dtype == np.float32 and g.dtype == np.float32:
         dx = np.empty(a.shape, np.float32)
-        kernels.gelu_backward(_flat(a), _flat(np.broadcast_to(g, a.shape)), dx.reshape(-1),
-                              tanh)
+        threaded.gelu_backward(_flat(a), _flat(np.broadcast_to(g, a.shape)),
+                                   dx.reshape(-1), tanh)
         return dx
     if tanh:
         du, s, e = _tanh_parts(a)

@@ -90,3 +90,17 @@ def test_softmax_op_splits(split):
     y = F.log_softmax(x, dim=-1)
     y.backward(ag.ones_like(y))
     assert len(split) == 2                      # the forward and backward kernels
+
+
+@pytest.mark.parametrize("tanh", [False, True])
+def test_gelu_kernels_split_bitwise(split, tanh):
+    x = _values(np.float32)
+    g = _values(np.float32)[::-1].copy()
+    y, want = np.empty_like(x), np.empty_like(x)
+    AT.gelu(x, y, tanh)
+    K.gelu(x, want, tanh)
+    np.testing.assert_array_equal(y, want)
+    AT.gelu_backward(x, g, y, tanh)
+    K.gelu_backward(x, g, want, tanh)
+    np.testing.assert_array_equal(y, want)
+    assert len(split) == 2
