@@ -19,13 +19,10 @@ addresses of the three arrays (relu passes y twice), then 0 (relu), 1 (relu_mask
 (gelu_backward), tanh; the softmax job's: the addresses of the three arrays (the
 forward kernels take two), R, K, the kernel's index in SOFTMAX_KERNELS.
 """
-import os
-
 import numpy as np
 
 from . import activation as K
 from . import blas_threads as BT
-from ._jit import flush_stale_cache
 
 __all__ = ["relu", "relu_mask", "relu_backward", "gelu", "gelu_backward", "softmax_rows",
            "SOFTMAX_KERNELS", "MIN_ELEMENTS"]
@@ -113,29 +110,17 @@ def _softmax_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("relu", "gelu" or "softmax"), from numba's disk cache when it was
-    compiled since this file or the kernels' files last changed."""
+    """The compiled job of kind ("relu", "gelu" or "softmax")."""
     if kind not in _jobs:
         from . import softmax as S
-        from ._jit import _numba
-        numba = _numba()
-        here = globals()
-        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
-                    relu_kernel=K.relu.dispatcher(), relu_mask_kernel=K.relu_mask.dispatcher(),
-                    relu_backward_kernel=K.relu_backward.dispatcher(),
-                    gelu_kernel=K.gelu.dispatcher(),
-                    gelu_backward_kernel=K.gelu_backward.dispatcher(),
-                    **{name: getattr(S, name).dispatcher() for name in SOFTMAX_KERNELS})
-        for name in ("_run", "_gelu_run", "_softmax_run"):
-            if not hasattr(here[name], "py_func"):
-                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
-        job = BT.compile_job(here[f"_{kind}_job"])
-        folder = os.path.dirname(os.path.abspath(__file__))
-        flush_stale_cache(getattr(job, "_cache", None), f"{__name__}._{kind}_job",
-                          [os.path.join(folder, name) for name in
-                           ("activation_threads.py", "activation.py", "softmax.py")])
-        job.compile()
-        _jobs[kind] = job
+        kernels = dict(relu_kernel=K.relu, relu_mask_kernel=K.relu_mask,
+                       relu_backward_kernel=K.relu_backward, gelu_kernel=K.gelu,
+                       gelu_backward_kernel=K.gelu_backward,
+                       **{name: getattr(S, name) for name in SOFTMAX_KERNELS})
+        _jobs[kind] = BT.build_job(
+            globals(), f"_{kind}_job", {k: v.dispatcher() for k, v in kernels.items()},
+            ("_run", "_gelu_run", "_softmax_run"),
+            ("activation_threads.py", "activation.py", "softmax.py"))
     return _jobs[kind]
 
 

@@ -13,6 +13,8 @@ takes it at once:
     threads()                     how many chunks split makes (1 without the pool)
     job_type()                    the numba signature of a job
     compile_job(py_func)          a module-level function compiled as a job (disk-cached)
+    build_job(namespace, name, bindings, inline, files)
+                                  a module's job compiled with its kernels bound (below)
     address_pointer()             a numba intrinsic: an int64 address as a void pointer
     numpy_openblas(paths, ...)    which loaded OpenBLAS is numpy's (the pool split uses)
 
@@ -39,8 +41,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["job_type", "address_pointer", "compile_job", "split", "threads", "available",
-           "numpy_openblas"]
+__all__ = ["job_type", "address_pointer", "compile_job", "build_job", "split", "threads",
+           "available", "numpy_openblas"]
 
 ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"   # read at import; "0": serial
 _state = {}
@@ -142,6 +144,26 @@ def compile_job(py_func):
     job = CFunc(py_func, sigutils.normalize_signature(job_type()), {},
                 {"error_model": "numpy"})
     job.enable_caching()
+    return job
+
+
+def build_job(namespace, name, bindings, inline, files):
+    """namespace[name] (a job function of a module whose globals are `namespace`) compiled,
+    from numba's disk cache unless one of `files` (beside this one) changed since: first
+    `carray`, `_ptr` (address_pointer()) and `bindings` (compiled kernels by name) are bound
+    in the namespace and the functions named in `inline` compiled to be inlined into it."""
+    from ._jit import flush_stale_cache
+    numba = _numba()
+    namespace.update(carray=numba.carray, _ptr=address_pointer(), **bindings)
+    for helper in inline:
+        if not hasattr(namespace[helper], "py_func"):
+            namespace[helper] = numba.njit(inline="always", error_model="numpy")(
+                namespace[helper])
+    job = compile_job(namespace[name])
+    folder = os.path.dirname(os.path.abspath(__file__))
+    flush_stale_cache(getattr(job, "_cache", None), f"{namespace['__name__']}.{name}",
+                      [os.path.join(folder, f) for f in files])
+    job.compile()
     return job
 
 

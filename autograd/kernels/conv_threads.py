@@ -32,13 +32,10 @@ A job reads its arrays from an int64 context: addresses, extents and scalars at 
 (the layouts below), then the item size (4: float32, 8: float64). A thread's arrays are
 carrays at offsets of the whole ones, so they are C-contiguous, as the kernels expect.
 """
-import os
-
 import numpy as np
 
 from . import blas_threads as BT
 from . import conv_batch_last as KB
-from ._jit import flush_stale_cache
 
 __all__ = ["columns", "scatter_add", "pack", "unpack", "flat_pack", "unpack_images",
            "flat_columns", "flat_gather", "MIN_ELEMENTS"]
@@ -194,41 +191,20 @@ def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 def _job(kind):
     """The compiled job of kind ("batch_last", "packs", "flat_packs", "flat_columns" or
-    "flat_gather"),
-    from numba's disk cache when it was compiled since the files whose kernels it calls last
-    changed."""
+    "flat_gather")."""
     if kind not in _jobs:
         from . import conv_flat as KF
         from . import conv_shift as KS
-        from ._jit import _numba
-        numba = _numba()
-        here = globals()
-        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
-                    batch_columns=KB.columns.dispatcher(),
-                    batch_scatter_add=KB.scatter_add.dispatcher(),
-                    batch_pack=KB.pack.dispatcher(), batch_unpack=KB.unpack.dispatcher(),
-                    flat_pack_images=KF.pack_images.dispatcher(),
-                    flat_unpack_images=KF.unpack_images.dispatcher(),
-                    shift_columns=KS.flat_columns.dispatcher(),
-                    shift_gather=KS.flat_gather.dispatcher())
-        for name in ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
-                     "_flat_gather_run"):
-            if not hasattr(here[name], "py_func"):
-                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
-        job = BT.compile_job(here[f"_{kind}_job"])
-        _flush_if_stale(job)
-        job.compile()
-        _jobs[kind] = job
+        kernels = dict(batch_columns=KB.columns, batch_scatter_add=KB.scatter_add,
+                       batch_pack=KB.pack, batch_unpack=KB.unpack,
+                       flat_pack_images=KF.pack_images, flat_unpack_images=KF.unpack_images,
+                       shift_columns=KS.flat_columns, shift_gather=KS.flat_gather)
+        _jobs[kind] = BT.build_job(
+            globals(), f"_{kind}_job", {k: v.dispatcher() for k, v in kernels.items()},
+            ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
+             "_flat_gather_run"),
+            ("conv_threads.py", "conv_batch_last.py", "conv_flat.py", "conv_shift.py"))
     return _jobs[kind]
-
-
-def _flush_if_stale(job):
-    """A job's cache is stale when this file or a kernel it calls changed."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
-                      [os.path.join(here, name) for name in
-                       ("conv_threads.py", "conv_batch_last.py", "conv_flat.py",
-                        "conv_shift.py")])
 
 
 # -- the kernels ------------------------------------------------------------------------------

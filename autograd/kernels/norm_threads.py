@@ -14,13 +14,10 @@ The jobs read a context of array addresses: forward x, w, b, eps (a float64 arra
 y, mean, rstd, var, acc; backward x, g, w, mean, rstd, dx, dw, db, acc1, acc2; then N, C*M,
 C and the item size.
 """
-import os
-
 import numpy as np
 
 from . import blas_threads as BT
 from . import normalization as K
-from ._jit import flush_stale_cache
 
 __all__ = ["column_norm_forward", "column_norm_backward", "MIN_ELEMENTS"]
 
@@ -89,25 +86,13 @@ def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("forward" or "backward"), from numba's disk cache when it was
-    compiled since this file or normalization.py last changed."""
+    """The compiled job of kind ("forward" or "backward")."""
     if kind not in _jobs:
-        from ._jit import _numba
-        numba = _numba()
-        here = globals()
-        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
-                    forward_kernel=K.column_norm_forward.dispatcher(),
-                    backward_kernel=K.column_norm_backward.dispatcher())
-        for name in ("_forward_run", "_backward_run"):
-            if not hasattr(here[name], "py_func"):
-                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
-        job = BT.compile_job(here[f"_{kind}_job"])
-        folder = os.path.dirname(os.path.abspath(__file__))
-        flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
-                          [os.path.join(folder, name)
-                           for name in ("norm_threads.py", "normalization.py")])
-        job.compile()
-        _jobs[kind] = job
+        _jobs[kind] = BT.build_job(
+            globals(), f"_{kind}_job",
+            dict(forward_kernel=K.column_norm_forward.dispatcher(),
+                 backward_kernel=K.column_norm_backward.dispatcher()),
+            ("_forward_run", "_backward_run"), ("norm_threads.py", "normalization.py"))
     return _jobs[kind]
 
 

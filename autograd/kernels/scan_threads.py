@@ -22,13 +22,10 @@ process in six picked it; forced, 2.5-2.7x PyTorch's time against 1.16x on numpy
 The jobs read their arrays from an int64 context: per array its address and two extents
 (a vector's second is 0), then the flags and the item size (one job serves both dtypes).
 """
-import os
-
 import numpy as np
 
 from . import blas_threads as BT
 from . import scan_lstm as K
-from ._jit import flush_stale_cache
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
@@ -105,33 +102,17 @@ def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("forward" or "backward"), from numba's disk cache when it was
-    compiled since the files it inlines last changed."""
+    """The compiled job of kind ("forward" or "backward"); it inlines scan_lstm's and
+    scan_math's code, so a change in either recompiles it."""
     if kind not in _jobs:
-        from ._jit import _numba
-        numba = _numba()
         K.lstm_scan_forward.dispatcher()           # compiles scan_lstm's rows helpers
-        here = globals()
-        here.update(carray=numba.carray, _ptr=BT.address_pointer(),
-                    lstm_forward_rows=K.lstm_forward_rows,
-                    lstm_backward_rows=K.lstm_backward_rows)
-        for name in ("_mat", "_vec", "_forward_run", "_backward_run"):
-            if not hasattr(here[name], "py_func"):
-                here[name] = numba.njit(inline="always", error_model="numpy")(here[name])
-        job = BT.compile_job(here[f"_{kind}_job"])
-        _flush_if_stale(job)
-        job.compile()
-        _jobs[kind] = job
+        _jobs[kind] = BT.build_job(
+            globals(), f"_{kind}_job",
+            dict(lstm_forward_rows=K.lstm_forward_rows,
+                 lstm_backward_rows=K.lstm_backward_rows),
+            ("_mat", "_vec", "_forward_run", "_backward_run"),
+            ("scan_threads.py", "scan_lstm.py", "scan_math.py"))
     return _jobs[kind]
-
-
-def _flush_if_stale(job):
-    """A job inlines scan_lstm's and scan_math's code: its cache is stale when any of the
-    three files changed (_jit.flush_stale_cache)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    flush_stale_cache(getattr(job, "_cache", None), f"{__name__}.{job._pyfunc.__name__}",
-                      [os.path.join(here, name) for name in
-                       ("scan_threads.py", "scan_lstm.py", "scan_math.py")])
 
 
 def _offsets(sizes):
