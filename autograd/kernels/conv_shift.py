@@ -23,7 +23,8 @@ of about CHUNK column elements: copy the columns, then one GEMM on BLAS's own th
 Splitting the positions over threads of our own instead (one single-threaded GEMM per
 thread, no synchronisation inside BLAS) ran as fast alone but 1.7x slower after any
 multithreaded BLAS call (OpenBLAS's idle worker keeps spinning on the other core for about
-0.1 s), which is the case inside a training step.
+0.1 s), which is the case inside a training step. The copies themselves run on OpenBLAS's
+pool (conv_threads.py: the columns split by channels, the gather by images).
 
     flat_columns(xf, offs, m0, start, stop, cols)
                                cols[:, start:stop] as above; cols: (C*T, >= stop)
@@ -73,8 +74,8 @@ def shift_transpose(gq3, w3t, plan, bias, workspace, dx5):
         lo, hi = max(0, n0 * block - back), n1 * block
         z = workspace((groups, k_group, hi - lo), dx5.dtype, 2)
         np.matmul(w3t, gq3[:, :, lo:hi], out=z)
-        CT.flat_gather(z.reshape(rows, hi - lo), plan.offs, plan.gaps, plan.ext, lo, bias, n0,
-                    n1, dx5)
+        CT.flat_gather(z.reshape(rows, hi - lo), plan.offs, plan.gaps, plan.ext, lo, bias,
+                       n0, n1, dx5)
 
 
 @jit(nogil=True)

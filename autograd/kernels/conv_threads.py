@@ -22,11 +22,10 @@ thread, an array is not C-contiguous, or the copy moves fewer than MIN_ELEMENTS 
 
 Measured, forward + backward of one convolution (16 images, 2 BLAS threads): 64 -> 128
 channels 3x3 stride 2 on 32x32 (batch-last columns) 9.4 -> 8.3 ms with the two batch-last
-kernels split (they took 3.05 ms on one thread, 1.85 on two). The shifted-GEMM copies gain
-less inside a step (hot in cache, flat_columns of 1M elements: 46 -> 33 us; in a 64 -> 64
-channel 32x32 step they wait on memory). Benchmark, off/on alternating (TAPEGRAD_BLAS_THREADS
-0/1), two rounds: resnet18_32x32 236 -> 227 and 233 -> 216 ms (1.44x/1.48x -> 1.41x/1.39x
-of PyTorch), cnn_fashion_mnist 11.9 -> 11.3 and 10.9 -> 10.9 ms.
+kernels split (they took 3.05 ms on one thread, 1.85 on two). In a ResNet-18 step (batch
+16, 32x32) in one of the machine's slow spells, all the copies here: 66 -> 33 ms per step.
+With batch norm's and ReLU's kernels split too, benchmark resnet18_32x32 went from
+1.41-1.48x of PyTorch (these kernels serial, alternating runs) to 1.29-1.33x.
 
 A job reads its arrays from an int64 context: addresses, extents and scalars at fixed places
 (the layouts below), then the item size (4: float32, 8: float64). A thread's arrays are
