@@ -23,9 +23,10 @@ thread, an array is not C-contiguous, or the copy moves fewer than MIN_ELEMENTS 
 Measured, forward + backward of one convolution (16 images, 2 BLAS threads): 64 -> 128
 channels 3x3 stride 2 on 32x32 (batch-last columns) 9.4 -> 8.3 ms with the two batch-last
 kernels split (they took 3.05 ms on one thread, 1.85 on two). In a ResNet-18 step (batch
-16, 32x32) in one of the machine's slow spells, all the copies here: 66 -> 33 ms per step.
-With batch norm's and ReLU's kernels split too, benchmark resnet18_32x32 went from
-1.41-1.48x of PyTorch (these kernels serial, alternating runs) to 1.29-1.33x.
+16, 32x32) in one of the machine's slow spells, the six kernels of this file then split
+(columns, scatter_add, pack, unpack, flat_columns, flat_gather): 67 -> 36 ms per step.
+Benchmark resnet18_32x32: 1.44x and 1.48x of PyTorch with TAPEGRAD_BLAS_THREADS=0 (03:56
+UTC), 1.29-1.33x with every split here and in norm_threads / activation_threads (04:24-04:47).
 
 A job reads its arrays from an int64 context: addresses, extents and scalars at fixed places
 (the layouts below), then the item size (4: float32, 8: float64). A thread's arrays are
