@@ -1,36 +1,48 @@
-"""Batch norm's column kernels with their channels split over OpenBLAS's threads
-(kernels/blas_threads.py): a channel's statistics, output and gradients depend only on its
-own columns, so each thread runs the kernel on a range of channels (disjoint writes: the
-results are bitwise those of one thread).
+"""The normalisation kernels split over OpenBLAS's threads (kernels/blas_threads.py).
 
     column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc)
     column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2)
+                     batch norm: a channel's statistics, output and gradients depend only on
+                     its own columns, so each thread runs a range of channels (disjoint
+                     writes: bitwise the results of one thread)
+    row_norm_forward(x, w, b, eps, y, mean, rstd, var)
+    row_norm_backward(x, g, w, mean, rstd, dx, dw, db)
+                     layer, group and instance norm: each thread runs whole samples (G rows,
+                     so that row r still takes w[r % G]); y, mean, rstd, var and dx bitwise
+                     those of one thread; dw and db (float64) summed per thread, then added:
+                     equal to rounding
 
-as kernels/normalization.py's (without its channel range). Serial when turned off
-(TAPEGRAD_BLAS_THREADS=0), when the pool has one thread, an array is not C-contiguous, or x
-has fewer than MIN_ELEMENTS elements.
+as kernels/normalization.py's (the column kernels without their channel range). Serial when
+turned off (TAPEGRAD_BLAS_THREADS=0), when the pool has one thread, an array is not
+C-contiguous, or x has fewer than MIN_ELEMENTS (ROW_MIN_ELEMENTS) elements.
 
-The jobs read a context of array addresses: forward x, w, b, eps (a float64 array of one),
-y, mean, rstd, var, acc; backward x, g, w, mean, rstd, dx, dw, db, acc1, acc2; then N, C*M,
-C and the item size.
+The jobs read a context of array addresses: column forward x, w, b, eps (a float64 array of
+one), y, mean, rstd, var, acc; column backward x, g, w, mean, rstd, dx, dw, db, acc1, acc2;
+then N, C*M, C and the item size. Row forward x, w, b, eps, y, mean, rstd, var; row backward
+x, g, w, mean, rstd, dx, dw_parts, db_parts ((P, G, K) float64, one per part); then R, K, G,
+P (parts) and the item size.
 """
 import numpy as np
 
 from . import blas_threads as BT
 from . import normalization as K
 
-__all__ = ["column_norm_forward", "column_norm_backward", "MIN_ELEMENTS"]
+__all__ = ["column_norm_forward", "column_norm_backward", "row_norm_forward",
+           "row_norm_backward", "MIN_ELEMENTS", "ROW_MIN_ELEMENTS"]
 
-MIN_ELEMENTS = 1 << 16      # elements of x below which one thread
+MIN_ELEMENTS = 1 << 16      # elements of x below which one thread (the column kernels)
+ROW_MIN_ELEMENTS = 1 << 18  # the same for the row kernels: group_norm on (32, 16, 16, 16)
+                            # took 125 us on one thread, 131 split; layer_norm on
+                            # (32, 64, 128) 290 -> 251 us
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 9, 10
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = forward_kernel = backward_kernel = None
+carray = _ptr = forward_kernel = backward_kernel = row_forward_kernel = row_backward_kernel = None
 
 
-def _splits(x, arrays):
-    enabled = FORCE if FORCE is not None else BT.ENABLED and x.size >= MIN_ELEMENTS
+def _splits(x, arrays, least=MIN_ELEMENTS):
+    enabled = FORCE if FORCE is not None else BT.ENABLED and x.size >= least
     return enabled and BT.threads() > 1 and all(a.flags.c_contiguous for a in arrays)
 
 
@@ -67,6 +79,60 @@ def _backward_run(ctx, lo, hi, dtype):
                     carray(_ptr(ctx[9]), (width,), np.float64), lo, hi)
 
 
+def _row_forward_run(ctx, lo, hi, dtype):
+    """Samples lo <= s < hi: rows [lo*G, hi*G)."""
+    k_len, groups, item = ctx[9], ctx[10], ctx[12]
+    r0, count = lo * groups, (hi - lo) * groups
+    row_forward_kernel(carray(_ptr(ctx[0] + r0 * k_len * item), (count, k_len), dtype),
+                       carray(_ptr(ctx[1]), (groups, k_len), dtype),
+                       carray(_ptr(ctx[2]), (groups, k_len), dtype),
+                       carray(_ptr(ctx[3]), (1,), np.float64)[0],
+                       carray(_ptr(ctx[4] + r0 * k_len * item), (count, k_len), dtype),
+                       carray(_ptr(ctx[5] + r0 * item), (count,), dtype),
+                       carray(_ptr(ctx[6] + r0 * item), (count,), dtype),
+                       carray(_ptr(ctx[7] + r0 * 8), (count,), np.float64))
+
+
+def _row_backward_run(ctx, lo, hi, dtype):
+    """Parts lo <= p < hi, part p: samples [p*S/P, (p+1)*S/P) (rounded up), into
+    dw_parts[p] and db_parts[p]."""
+    rows, k_len, groups, parts, item = ctx[8], ctx[9], ctx[10], ctx[11], ctx[12]
+    samples = rows // groups
+    per = (samples + parts - 1) // parts
+    for part in range(lo, hi):
+        s0, s1 = min(samples, part * per), min(samples, (part + 1) * per)
+        if s1 <= s0:
+            continue
+        r0, count = s0 * groups, (s1 - s0) * groups
+        at, plane = r0 * k_len * item, groups * k_len * 8
+        row_backward_kernel(carray(_ptr(ctx[0] + at), (count, k_len), dtype),
+                            carray(_ptr(ctx[1] + at), (count, k_len), dtype),
+                            carray(_ptr(ctx[2]), (groups, k_len), dtype),
+                            carray(_ptr(ctx[3] + r0 * item), (count,), dtype),
+                            carray(_ptr(ctx[4] + r0 * item), (count,), dtype),
+                            carray(_ptr(ctx[5] + at), (count, k_len), dtype),
+                            carray(_ptr(ctx[6] + part * plane), (groups, k_len), np.float64),
+                            carray(_ptr(ctx[7] + part * plane), (groups, k_len), np.float64))
+
+
+def _row_forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (13,), np.int64)
+    lo = a >> n
+    if ctx[12] == 4:
+        _row_forward_run(ctx, lo, lo + m, np.float32)
+    else:
+        _row_forward_run(ctx, lo, lo + m, np.float64)
+
+
+def _row_backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (13,), np.int64)
+    lo = a >> n
+    if ctx[12] == 4:
+        _row_backward_run(ctx, lo, lo + m, np.float32)
+    else:
+        _row_backward_run(ctx, lo, lo + m, np.float64)
+
+
 def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FORWARD_ARRAYS + 4,), np.int64)
     lo = a >> n
@@ -86,13 +152,16 @@ def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
 
 
 def _job(kind):
-    """The compiled job of kind ("forward" or "backward")."""
+    """The compiled job of kind ("forward", "backward", "row_forward" or "row_backward")."""
     if kind not in _jobs:
         _jobs[kind] = BT.build_job(
             globals(), f"_{kind}_job",
             dict(forward_kernel=K.column_norm_forward.dispatcher(),
-                 backward_kernel=K.column_norm_backward.dispatcher()),
-            ("_forward_run", "_backward_run"), ("norm_threads.py", "normalization.py"))
+                 backward_kernel=K.column_norm_backward.dispatcher(),
+                 row_forward_kernel=K.row_norm_forward.dispatcher(),
+                 row_backward_kernel=K.row_norm_backward.dispatcher()),
+            ("_forward_run", "_backward_run", "_row_forward_run", "_row_backward_run"),
+            ("norm_threads.py", "normalization.py"))
     return _jobs[kind]
 
 
@@ -115,3 +184,32 @@ def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
         return K.column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2, 0,
                                       channels)
     BT.split(_job("backward"), channels, _context(arrays, x, channels))
+
+
+def _row_context(arrays, x, groups, parts):
+    return np.array([a.ctypes.data for a in arrays] + [x.shape[0], x.shape[1], groups, parts,
+                                                       x.dtype.itemsize], np.int64)
+
+
+def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
+    """normalization.row_norm_forward, its samples split over the pool when that pays."""
+    groups = w.shape[0]
+    arrays = (x, w, b, np.array([eps], np.float64), y, mean, rstd, var)
+    if x.shape[0] // groups < 2 or not _splits(x, arrays, ROW_MIN_ELEMENTS):
+        return K.row_norm_forward(x, w, b, eps, y, mean, rstd, var)
+    BT.split(_job("row_forward"), x.shape[0] // groups, _row_context(arrays, x, groups, 0))
+
+
+def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
+    """normalization.row_norm_backward (dw, db accumulated), its samples split over the pool
+    in one part per thread when that pays."""
+    groups = w.shape[0]
+    arrays = (x, g, w, mean, rstd, dx, dw, db)
+    if x.shape[0] // groups < 2 or not _splits(x, arrays, ROW_MIN_ELEMENTS):
+        return K.row_norm_backward(x, g, w, mean, rstd, dx, dw, db)
+    parts = min(BT.threads(), x.shape[0] // groups)
+    dw_parts, db_parts = np.zeros((2, parts) + dw.shape)
+    arrays = arrays[:6] + (dw_parts, db_parts)
+    BT.split(_job("row_backward"), parts, _row_context(arrays, x, groups, parts))
+    dw += dw_parts.sum(0)
+    db += db_parts.sum(0)

@@ -25,7 +25,6 @@ import numpy as np
 from ..function import Function
 from ..grad_mode import _State
 from ..kernels import norm_threads
-from ..kernels import normalization as kernels
 from ..tensor import Tensor
 
 __all__ = ["batch_norm_train", "group_norm", "FUSED_DTYPES"]
@@ -134,7 +133,8 @@ class GroupNorm(Function):
         mean = np.empty(n * groups, a.dtype)
         rstd = np.empty(n * groups, a.dtype)
         var = np.empty(n * groups)
-        kernels.row_norm_forward(x2, w2, b2, float(eps), y.reshape(x2.shape), mean, rstd, var)
+        norm_threads.row_norm_forward(x2, w2, b2, float(eps), y.reshape(x2.shape), mean, rstd,
+                                      var)
         if stats is not None:
             stats.extend((mean.astype(np.float64).reshape(n, groups), var.reshape(n, groups)))
         ctx.save_for_backward(x, weight, mean, rstd)
@@ -156,8 +156,8 @@ class GroupNorm(Function):
         w2, _ = _group_affine(weight, None, ctx.shape3, groups, x2.dtype)
         dx = np.empty(x.shape, x2.dtype)          # owned arrays: the engine need not copy
         dw2, db2 = np.zeros(w2.shape), np.zeros(w2.shape)
-        kernels.row_norm_backward(x2, g2, w2, mean.data, rstd.data, dx.reshape(x2.shape), dw2,
-                                  db2)
+        norm_threads.row_norm_backward(x2, g2, w2, mean.data, rstd.data, dx.reshape(x2.shape),
+                                       dw2, db2)
         need = ctx.needs_input_grad
         dtype = x2.dtype
         if m > 1:                                  # the sums along each channel's M values

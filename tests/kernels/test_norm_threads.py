@@ -48,3 +48,41 @@ def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
     assert NT._splits(big, (big,))
     assert not NT._splits(big[1:], (big[1:],))              # fewer than MIN_ELEMENTS
     assert not NT._splits(big, (big[:, ::2],))               # the jobs assume C order
+
+
+def _group_norm_run(force, dtype, shape, groups, layer):
+    old, NT.FORCE = NT.FORCE, force
+    try:
+        rng = np.random.default_rng(1)
+        x = ag.tensor(rng.normal(1, 3, shape).astype(dtype), requires_grad=True)
+        if layer:
+            w = ag.tensor(rng.uniform(0.5, 2, shape[-2:]).astype(dtype), requires_grad=True)
+            b = ag.tensor(rng.standard_normal(shape[-2:]).astype(dtype), requires_grad=True)
+            y = F.layer_norm(x, shape[-2:], w, b, eps=1e-5)
+        else:
+            w = ag.tensor(rng.uniform(0.5, 2, shape[1]).astype(dtype), requires_grad=True)
+            b = ag.tensor(rng.standard_normal(shape[1]).astype(dtype), requires_grad=True)
+            y = F.group_norm(x, groups, w, b, eps=1e-5)
+        y.backward(ag.tensor(rng.standard_normal(shape).astype(dtype)))
+        return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+    finally:
+        NT.FORCE = old
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, groups, layer", [((5, 6, 4, 3), 3, False),
+                                                   ((7, 4, 9), 1, False),
+                                                   ((3, 5, 6, 8), 0, True)])
+def test_split_row_norms_match_serial(monkeypatch, dtype, shape, groups, layer):
+    calls = []
+    split = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or split(*args))
+    got = _group_norm_run(True, dtype, shape, groups, layer)
+    assert len(calls) == 2
+    want = _group_norm_run(False, dtype, shape, groups, layer)
+    for got_part, want_part in zip(got[:2], want[:2]):             # y, dx: bitwise
+        np.testing.assert_array_equal(got_part, want_part)
+    tol = 1e-6 if dtype == np.float32 else 1e-12                   # dw, db: summed per part
+    for got_part, want_part in zip(got[2:], want[2:]):
+        np.testing.assert_allclose(got_part, want_part, rtol=tol, atol=tol)
