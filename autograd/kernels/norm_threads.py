@@ -41,7 +41,12 @@ _jobs = {}
 carray = _ptr = forward_kernel = backward_kernel = row_forward_kernel = row_backward_kernel = None
 
 
-def _splits(x, arrays, least=MIN_ELEMENTS):
+def _splits(x, arrays, same, least=MIN_ELEMENTS):
+    """Whether to split: enabled, large enough, every array C-contiguous, and `same` (the
+    arrays the jobs read in x's dtype) of x's dtype (a float64 weight beside float32 data
+    runs the serial kernel, which computes in the mixed types)."""
+    if any(a.dtype != x.dtype for a in same):
+        return False
     enabled = FORCE if FORCE is not None else BT.ENABLED and x.size >= least
     return enabled and BT.threads() > 1 and all(a.flags.c_contiguous for a in arrays)
 
@@ -170,7 +175,7 @@ def column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc):
     pays."""
     channels = w.shape[0]
     arrays = (x, w, b, np.array([eps], np.float64), y, mean, rstd, var, acc)
-    if not _splits(x, arrays):
+    if not _splits(x, arrays, (w, b, y, mean, rstd)):
         return K.column_norm_forward(x, w, b, eps, y, mean, rstd, var, acc, 0, channels)
     BT.split(_job("forward"), channels, _context(arrays, x, channels))
 
@@ -180,7 +185,7 @@ def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
     pays."""
     channels = w.shape[0]
     arrays = (x, g, w, mean, rstd, dx, dw, db, acc1, acc2)
-    if not _splits(x, arrays):
+    if not _splits(x, arrays, (g, w, mean, rstd, dx)):
         return K.column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2, 0,
                                       channels)
     BT.split(_job("backward"), channels, _context(arrays, x, channels))
@@ -195,7 +200,8 @@ def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
     """normalization.row_norm_forward, its samples split over the pool when that pays."""
     groups = w.shape[0]
     arrays = (x, w, b, np.array([eps], np.float64), y, mean, rstd, var)
-    if x.shape[0] // groups < 2 or not _splits(x, arrays, ROW_MIN_ELEMENTS):
+    if x.shape[0] // groups < 2 or not _splits(x, arrays, (w, b, y, mean, rstd),
+                                               ROW_MIN_ELEMENTS):
         return K.row_norm_forward(x, w, b, eps, y, mean, rstd, var)
     BT.split(_job("row_forward"), x.shape[0] // groups, _row_context(arrays, x, groups, 0))
 
@@ -205,7 +211,8 @@ def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
     in one part per thread when that pays."""
     groups = w.shape[0]
     arrays = (x, g, w, mean, rstd, dx, dw, db)
-    if x.shape[0] // groups < 2 or not _splits(x, arrays, ROW_MIN_ELEMENTS):
+    if x.shape[0] // groups < 2 or not _splits(x, arrays, (g, w, mean, rstd, dx),
+                                               ROW_MIN_ELEMENTS):
         return K.row_norm_backward(x, g, w, mean, rstd, dx, dw, db)
     parts = min(BT.threads(), x.shape[0] // groups)
     dw_parts, db_parts = np.zeros((2, parts) + dw.shape)

@@ -43,11 +43,12 @@ def test_split_only_when_enabled_large_and_contiguous(monkeypatch):
     monkeypatch.setattr(BT, "threads", lambda: 2)
     big = np.zeros((NT.MIN_ELEMENTS // 4, 4), np.float32)
     monkeypatch.setattr(BT, "ENABLED", False)
-    assert not NT._splits(big, (big,))                     # TAPEGRAD_BLAS_THREADS=0
+    assert not NT._splits(big, (big,), ())                  # TAPEGRAD_BLAS_THREADS=0
     monkeypatch.setattr(BT, "ENABLED", True)
-    assert NT._splits(big, (big,))
-    assert not NT._splits(big[1:], (big[1:],))              # fewer than MIN_ELEMENTS
-    assert not NT._splits(big, (big[:, ::2],))               # the jobs assume C order
+    assert NT._splits(big, (big,), (big,))
+    assert not NT._splits(big[1:], (big[1:],), ())          # fewer than MIN_ELEMENTS
+    assert not NT._splits(big, (big[:, ::2],), ())           # the jobs assume C order
+    assert not NT._splits(big, (big,), (np.ones(4),))         # a float64 weight: serial
 
 
 def _group_norm_run(force, dtype, shape, groups, layer):
@@ -86,3 +87,25 @@ def test_split_row_norms_match_serial(monkeypatch, dtype, shape, groups, layer):
     tol = 1e-6 if dtype == np.float32 else 1e-12                   # dw, db: summed per part
     for got_part, want_part in zip(got[2:], want[2:]):
         np.testing.assert_allclose(got_part, want_part, rtol=tol, atol=tol)
+
+
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("norm", ["batch", "group", "layer"])
+def test_a_float64_weight_beside_float32_data_is_not_misread(norm):
+    def run(force):
+        old, NT.FORCE = NT.FORCE, force
+        try:
+            x = ag.tensor(np.random.default_rng(3).standard_normal((6, 4, 5, 5))
+                          .astype(np.float32), requires_grad=True)
+            shape = (5,) if norm == "layer" else (4,)
+            w = ag.tensor(np.linspace(0.5, 2, shape[0]), requires_grad=True)     # float64
+            b = ag.tensor(np.linspace(-1, 1, shape[0]), requires_grad=True)
+            y = {"batch": lambda: F.batch_norm(x, None, None, w, b, training=True),
+                 "group": lambda: F.group_norm(x, 2, w, b),
+                 "layer": lambda: F.layer_norm(x, shape, w, b)}[norm]()
+            y.backward(ag.ones_like(y))
+            return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy(), b.grad.numpy()]
+        finally:
+            NT.FORCE = old
+    for got, want in zip(run(True), run(False)):
+        np.testing.assert_array_equal(got, want)
