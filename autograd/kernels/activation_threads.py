@@ -34,7 +34,7 @@ MIN_ELEMENTS = 1 << 17
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = relu_kernel = relu_mask_kernel = relu_backward_kernel = None
+carray = _ptr = by_item = relu_kernel = relu_mask_kernel = relu_backward_kernel = None
 gelu_kernel = gelu_backward_kernel = None
 softmax_forward = log_softmax_forward = softmax_backward = log_softmax_backward = None
 
@@ -61,11 +61,7 @@ def _run(ctx, lo, hi, dtype):
 
 def _relu_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (5,), np.int64)
-    lo = a >> n
-    if ctx[4] == 4:
-        _run(ctx, lo, lo + m, np.float32)
-    else:
-        _run(ctx, lo, lo + m, np.float64)
+    by_item(_run, ctx, a >> n, m, ctx[4])
 
 
 def _gelu_run(ctx, lo, hi):

@@ -41,8 +41,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["job_type", "address_pointer", "compile_job", "build_job", "split", "threads",
-           "available", "numpy_openblas"]
+__all__ = ["job_type", "address_pointer", "compile_job", "build_job", "by_item", "split",
+           "threads", "available", "numpy_openblas"]
 
 ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"   # read at import; "0": serial
 _state = {}
@@ -147,14 +147,26 @@ def compile_job(py_func):
     return job
 
 
+def by_item(run, ctx, lo, count, item):
+    """run(ctx, lo, lo + count, dtype) with dtype float32 for item size 4, else float64 (a
+    job's body; inlined)."""
+    if item == 4:
+        run(ctx, lo, lo + count, np.float32)
+    else:
+        run(ctx, lo, lo + count, np.float64)
+
+
 def build_job(namespace, name, bindings, inline, files):
     """namespace[name] (a job function of a module whose globals are `namespace`) compiled,
     from numba's disk cache unless one of `files` (beside this one) changed since: first
-    `carray`, `_ptr` (address_pointer()) and `bindings` (compiled kernels by name) are bound
-    in the namespace and the functions named in `inline` compiled to be inlined into it."""
+    `carray`, `_ptr` (address_pointer()), `by_item` and `bindings` (compiled kernels by name)
+    are bound in the namespace and the functions named in `inline` compiled to be inlined."""
     from ._jit import flush_stale_cache
     numba = _numba()
-    namespace.update(carray=numba.carray, _ptr=address_pointer(), **bindings)
+    if "by_item" not in _state:
+        _state["by_item"] = numba.njit(inline="always", error_model="numpy")(by_item)
+    namespace.update(carray=numba.carray, _ptr=address_pointer(), by_item=_state["by_item"],
+                     **bindings)
     for helper in inline:
         if not hasattr(namespace[helper], "py_func"):
             namespace[helper] = numba.njit(inline="always", error_model="numpy")(

@@ -44,7 +44,7 @@ MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-ove
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
+carray = _ptr = by_item = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
 shift_columns = shift_gather = flat_pack_images = flat_unpack_images = None
 
 
@@ -146,47 +146,27 @@ def _flat_gather_run(ctx, lo, hi, dtype):
 
 def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (BATCH_LAST,), np.int64)
-    lo = a >> n
-    if ctx[BATCH_LAST - 1] == 4:
-        _batch_last_run(ctx, lo, lo + m, np.float32)
-    else:
-        _batch_last_run(ctx, lo, lo + m, np.float64)
+    by_item(_batch_last_run, ctx, a >> n, m, ctx[BATCH_LAST - 1])
 
 
 def _packs_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (PACKS,), np.int64)
-    lo = a >> n
-    if ctx[PACKS - 1] == 4:
-        _packs_run(ctx, lo, lo + m, np.float32)
-    else:
-        _packs_run(ctx, lo, lo + m, np.float64)
+    by_item(_packs_run, ctx, a >> n, m, ctx[PACKS - 1])
 
 
 def _flat_packs_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FLAT_PACKS,), np.int64)
-    lo = a >> n
-    if ctx[FLAT_PACKS - 1] == 4:
-        _flat_packs_run(ctx, lo, lo + m, np.float32)
-    else:
-        _flat_packs_run(ctx, lo, lo + m, np.float64)
+    by_item(_flat_packs_run, ctx, a >> n, m, ctx[FLAT_PACKS - 1])
 
 
 def _flat_columns_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FLAT_COLUMNS,), np.int64)
-    lo = a >> n
-    if ctx[FLAT_COLUMNS - 1] == 4:
-        _flat_columns_run(ctx, lo, lo + m, np.float32)
-    else:
-        _flat_columns_run(ctx, lo, lo + m, np.float64)
+    by_item(_flat_columns_run, ctx, a >> n, m, ctx[FLAT_COLUMNS - 1])
 
 
 def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FLAT_GATHER,), np.int64)
-    lo = a >> n
-    if ctx[FLAT_GATHER - 1] == 4:
-        _flat_gather_run(ctx, lo, lo + m, np.float32)
-    else:
-        _flat_gather_run(ctx, lo, lo + m, np.float64)
+    by_item(_flat_gather_run, ctx, a >> n, m, ctx[FLAT_GATHER - 1])
 
 
 def _job(kind):

@@ -38,7 +38,8 @@ FORCE = None                # True / False: split / never (tests); None: BT.ENAB
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 9, 10
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = forward_kernel = backward_kernel = row_forward_kernel = row_backward_kernel = None
+carray = _ptr = by_item = forward_kernel = backward_kernel = None
+row_forward_kernel = row_backward_kernel = None
 
 
 def _splits(x, arrays, same, least=MIN_ELEMENTS):
@@ -122,38 +123,22 @@ def _row_backward_run(ctx, lo, hi, dtype):
 
 def _row_forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (13,), np.int64)
-    lo = a >> n
-    if ctx[12] == 4:
-        _row_forward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _row_forward_run(ctx, lo, lo + m, np.float64)
+    by_item(_row_forward_run, ctx, a >> n, m, ctx[12])
 
 
 def _row_backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (13,), np.int64)
-    lo = a >> n
-    if ctx[12] == 4:
-        _row_backward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _row_backward_run(ctx, lo, lo + m, np.float64)
+    by_item(_row_backward_run, ctx, a >> n, m, ctx[12])
 
 
 def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (FORWARD_ARRAYS + 4,), np.int64)
-    lo = a >> n
-    if ctx[FORWARD_ARRAYS + 3] == 4:
-        _forward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _forward_run(ctx, lo, lo + m, np.float64)
+    by_item(_forward_run, ctx, a >> n, m, ctx[FORWARD_ARRAYS + 3])
 
 
 def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (BACKWARD_ARRAYS + 4,), np.int64)
-    lo = a >> n
-    if ctx[BACKWARD_ARRAYS + 3] == 4:
-        _backward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _backward_run(ctx, lo, lo + m, np.float64)
+    by_item(_backward_run, ctx, a >> n, m, ctx[BACKWARD_ARRAYS + 3])
 
 
 def _job(kind):

@@ -35,7 +35,7 @@ FORCE = None            # True / False: split / never (tests); None: ENABLED and
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = lstm_forward_rows = lstm_backward_rows = None
+carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = None
 
 
 def _split_runs(batch, work):
@@ -85,20 +85,12 @@ def _backward_run(ctx, lo, hi, dtype):
 
 def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (3 * FORWARD_ARRAYS + 3,), np.int64)
-    lo = a >> n
-    if ctx[3 * FORWARD_ARRAYS + 2] == 4:
-        _forward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _forward_run(ctx, lo, lo + m, np.float64)
+    by_item(_forward_run, ctx, a >> n, m, ctx[3 * FORWARD_ARRAYS + 2])
 
 
 def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (3 * BACKWARD_ARRAYS + 2,), np.int64)
-    lo = a >> n
-    if ctx[3 * BACKWARD_ARRAYS + 1] == 4:
-        _backward_run(ctx, lo, lo + m, np.float32)
-    else:
-        _backward_run(ctx, lo, lo + m, np.float64)
+    by_item(_backward_run, ctx, a >> n, m, ctx[3 * BACKWARD_ARRAYS + 1])
 
 
 def _job(kind):
