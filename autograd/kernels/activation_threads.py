@@ -40,9 +40,7 @@ softmax_forward = log_softmax_forward = softmax_backward = log_softmax_backward 
 
 
 def _splits(n, arrays):
-    enabled = FORCE if FORCE is not None else BT.ENABLED and n >= MIN_ELEMENTS
-    return enabled and n > 1 and BT.threads() > 1 and \
-        all(a.flags.c_contiguous for a in arrays)
+    return n > 1 and BT.worth_splitting(FORCE, n, MIN_ELEMENTS, arrays)
 
 
 def _run(ctx, lo, hi, dtype):

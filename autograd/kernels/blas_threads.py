@@ -42,7 +42,7 @@ import threading
 import numpy as np
 
 __all__ = ["job_type", "address_pointer", "compile_job", "build_job", "by_item", "split",
-           "threads", "available", "numpy_openblas"]
+           "worth_splitting", "threads", "available", "numpy_openblas"]
 
 ENABLED = os.environ.get("TAPEGRAD_BLAS_THREADS", "1") != "0"   # read at import; "0": serial
 _state = {}
@@ -222,6 +222,14 @@ def _shift():
 
 
 _ALPHA = np.zeros(2)
+
+
+def worth_splitting(force, work, least, arrays=()):
+    """The callers' one rule: split when `force` says so (True / False, tests), else when
+    turned on (ENABLED) and `work` >= `least`; and only with two threads or more and every
+    array C-contiguous (the jobs rebuild them as such)."""
+    enabled = force if force is not None else ENABLED and work >= least
+    return enabled and threads() > 1 and all(a.flags.c_contiguous for a in arrays)
 
 
 def split(job, count, context):

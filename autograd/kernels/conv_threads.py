@@ -49,11 +49,7 @@ shift_columns = shift_gather = flat_pack_images = flat_unpack_images = None
 
 
 def _splits(work, arrays):
-    if FORCE is not None:
-        enabled = FORCE
-    else:
-        enabled = BT.ENABLED and work >= MIN_ELEMENTS
-    return enabled and BT.threads() > 1 and all(a.flags.c_contiguous for a in arrays)
+    return BT.worth_splitting(FORCE, work, MIN_ELEMENTS, arrays)
 
 
 # -- the jobs: plain functions here, compiled on first use (_job) -------------------------

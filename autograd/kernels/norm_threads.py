@@ -48,8 +48,7 @@ def _splits(x, arrays, same, least=MIN_ELEMENTS):
     runs the serial kernel, which computes in the mixed types)."""
     if any(a.dtype != x.dtype for a in same):
         return False
-    enabled = FORCE if FORCE is not None else BT.ENABLED and x.size >= least
-    return enabled and BT.threads() > 1 and all(a.flags.c_contiguous for a in arrays)
+    return BT.worth_splitting(FORCE, x.size, least, arrays)
 
 
 def _context(arrays, x, channels):

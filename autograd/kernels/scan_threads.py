@@ -30,8 +30,7 @@ from . import scan_lstm as K
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
-ENABLED = BT.ENABLED       # TAPEGRAD_BLAS_THREADS (blas_threads.py)
-FORCE = None            # True / False: split / never (tests); None: ENABLED and MIN_WORK
+FORCE = None            # True / False: split / never (tests); None: BT.ENABLED, MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
@@ -39,9 +38,7 @@ carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = None
 
 
 def _split_runs(batch, work):
-    if FORCE is not None:
-        return FORCE and batch > 1 and BT.threads() > 1
-    return ENABLED and batch > 1 and work >= MIN_WORK and BT.threads() > 1
+    return batch > 1 and BT.worth_splitting(FORCE, work, MIN_WORK)
 
 
 def _context(arrays, flags):

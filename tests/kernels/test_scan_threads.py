@@ -95,9 +95,9 @@ def test_split_runs_the_job_once_without_the_pool(monkeypatch):
 @pytest.mark.usefixtures("two_blas_threads")
 def test_split_only_when_enabled_and_large(monkeypatch):
     monkeypatch.setattr(ST, "FORCE", None)
-    monkeypatch.setattr(ST, "ENABLED", False)
+    monkeypatch.setattr(BT, "ENABLED", False)
     assert not ST._split_runs(32, 1 << 30)                # TAPEGRAD_BLAS_THREADS=0
-    monkeypatch.setattr(ST, "ENABLED", True)
+    monkeypatch.setattr(BT, "ENABLED", True)
     assert ST._split_runs(32, ST.MIN_WORK)
     assert not ST._split_runs(32, ST.MIN_WORK - 1)
     assert not ST._split_runs(1, 1 << 30)
