@@ -1,9 +1,9 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
 import numpy as np
 
-from autograd.kernels.optim import adam_update
+from autograd.kernels.optim_threads import adam_update
 
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, fusable, scalar_state, zeros_state
 
 __all__ = ["Adam", "AdamW", "adam_step"]
 
@@ -99,7 +99,7 @@ class Adam(Optimizer):
                 step_t = state["step"].data
                 step_t += 1
                 arrays = (p.data, p.grad.data, state["exp_avg"].data, state["exp_avg_sq"].data)
-                if not amsgrad and _fusable(arrays):
+                if not amsgrad and fusable(arrays):
                     key = (float(step_t), arrays[0].dtype)
                     consts = fused_constants.get(key)
                     if consts is None:
@@ -111,17 +111,6 @@ class Adam(Optimizer):
                     adam_step(*arrays, step=float(step_t), max_exp_avg_sq=max_sq, **opts)
                 p._vc[0] += 1
         return loss
-
-
-def _fusable(arrays):
-    """The fused kernel takes C-contiguous float arrays of one dtype and shape."""
-    dtype, shape = arrays[0].dtype, arrays[0].shape
-    if dtype.kind != "f":
-        return False
-    for a in arrays:
-        if a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
-            return False
-    return True
 
 
 def _fused_constants(step, dtype, opts):

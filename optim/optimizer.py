@@ -55,6 +55,18 @@ def zeros_state(p, fill=0.0):
     return Tensor._make(np.full_like(p.data, fill), False, None, 0)
 
 
+def fusable(arrays):
+    """Whether a fused kernel (autograd.kernels.optim) takes these arrays: C-contiguous float
+    arrays of one dtype and shape."""
+    dtype, shape = arrays[0].dtype, arrays[0].shape
+    if dtype.kind != "f":
+        return False
+    for a in arrays:
+        if a.dtype != dtype or a.shape != shape or not a.flags.c_contiguous:
+            return False
+    return True
+
+
 def _wrap_step(step):
     """Run an optimizer's step off the tape and record that it was called (for schedulers)."""
     @functools.wraps(step)

@@ -1,9 +1,10 @@
 """SGD: stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
+from autograd.kernels.optim_threads import sgd_update
 from autograd.tensor import Tensor
 
-from .optimizer import Optimizer, required
+from .optimizer import Optimizer, fusable, required
 
 __all__ = ["SGD", "sgd_step"]
 
@@ -65,10 +66,31 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 state = self.state[p]
-                buf = state.get("momentum_buffer")
-                new_buf = sgd_step(p.data, p.grad.data, None if buf is None else buf.data,
-                                   **opts)
-                if momentum != 0 and buf is None:
+                old = state.get("momentum_buffer")
+                buf = None if old is None else old.data
+                if fusable((p.data, p.grad.data) + (() if buf is None else (buf,))):
+                    new_buf = _fused_step(p.data, p.grad.data, buf, opts)
+                else:
+                    new_buf = sgd_step(p.data, p.grad.data, buf, **opts)
+                if momentum != 0 and old is None:
                     state["momentum_buffer"] = Tensor._make(new_buf, False, None, 0)
                 p._vc[0] += 1
         return loss
+
+
+def _fused_step(param, grad, buf, opts):
+    """sgd_step in one pass of autograd.kernels.optim.sgd_update (bitwise the same result):
+    the scalars cast to the arrays' dtype as numpy casts them; returns the buffer."""
+    momentum = opts["momentum"]
+    if momentum != 0 and buf is None:
+        buf = np.empty_like(param)
+        first = 1
+    else:
+        first = 0
+    c = np.array([opts["lr"], momentum, 1 - opts["dampening"], opts["weight_decay"]],
+                 param.dtype)
+    flags = np.array([momentum != 0, opts["dampening"] != 0, opts["nesterov"],
+                      opts["maximize"], first], np.int64)
+    sgd_update(param.reshape(-1), grad.reshape(-1),
+               param.reshape(-1) if buf is None else buf.reshape(-1), c, flags)
+    return buf
