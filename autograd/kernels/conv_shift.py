@@ -39,7 +39,7 @@ from . import conv_threads as CT
 from ._jit import jit
 
 __all__ = ["flat_columns", "flat_gather", "shift_transpose", "shift_weight",
-           "pack_input", "conv", "transpose", "weight"]
+           "pack_input", "conv", "transpose", "weight_transposed"]
 
 CHUNK = 1 << 20            # column elements per chunk (4 MB of float32)
 MIN_STEP = 256             # fewest positions per chunk (GEMMs narrower than this lose)
@@ -180,11 +180,10 @@ def transpose(gq, w3, plan, bias, workspace, dx5):
                     workspace, dx5)
 
 
-def weight(x5, gq, groups, plan, workspace, xf=None):
-    """dW: (G, O/G, C/G*T) = d<g, C(w) x>/dw, gq: (O, N*block) g in the flat output layout;
-    xf: x5 already in the flat input layout, or None (packed here)."""
+def weight_transposed(x5, gq, groups, plan, workspace, xf=None):
+    """dW^T: (G, C/G*T, O/G) for dW = d<g, C(w) x>/dw, gq: (O, N*block) g in the flat output
+    layout; xf: x5 already in the flat input layout, or None (packed here)."""
     if xf is None:
         xf = _pack_input(x5, plan, workspace)
-    dwt = shift_weight(xf, gq.reshape(groups, gq.shape[0] // groups, -1), plan.offs,
-                       workspace)
-    return np.ascontiguousarray(dwt.transpose(0, 2, 1))
+    return shift_weight(xf, gq.reshape(groups, gq.shape[0] // groups, -1), plan.offs,
+                        workspace)

@@ -272,15 +272,16 @@ def conv_weight_forward(x, g, geom, wshape):
     (image-major: over images, dW[g] += G[n, g] . X_col[n, g]^T)."""
     n, c, o, groups, length = x.shape[0], x.shape[1], g.shape[1], geom.groups, geom.positions
     if _batch_last_plan(geom, n, c, o) is not None:
-        return P.batch_last_weight(x, g, geom, geom.batch_last).reshape(wshape)
+        return P.batch_last_weight(x, g, geom, geom.batch_last, wshape)
     if _shift_plan(geom, c, o) is not None or geom.flat is not None and FLAT is not False and (
             FLAT or geom.out_size[-1] != geom.in_size[-1]):
         # im2col would copy these columns row by row (its spans need OW == W)
-        return P.shift_weight(x, g, geom, geom.flat).reshape(wshape)
+        return P.shift_weight(x, g, geom, geom.flat, wshape)
     x5 = _five(x, geom.nsp)
     g3 = g.reshape(n, o, length)
     rows = c * geom.taps
-    dw = np.zeros((groups, o // groups, rows // groups), x.dtype)
+    dw_own = np.zeros(wshape, x.dtype)       # owned: the engine copies a view once more
+    dw = dw_own.reshape(groups, o // groups, rows // groups)
     per_image = _image_major(rows, o)
     for n0, n1 in _chunks(n, rows * length):
         nb = n1 - n0
@@ -295,7 +296,7 @@ def conv_weight_forward(x, g, geom, wshape):
         gt = _channels_first(g3, n0, n1, groups, x.dtype)
         cols3 = cols.reshape(groups, rows // groups, nb * length)
         dw += np.matmul(gt, cols3.transpose(0, 2, 1))
-    return dw.reshape(wshape)
+    return dw_own
 
 
 class BiasGrad(Function):

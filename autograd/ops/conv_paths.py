@@ -107,11 +107,13 @@ def shift_transpose(g, w, b, geom, plan):
     return dx.reshape((n, c) + geom.in_size)
 
 
-def shift_weight(x, g, geom, plan):
-    """dW[grp]^T (C/G*T, O/G) = sum over positions of cols[grp] . G[grp]^T -> (G, O/G, C/G*T)."""
+def shift_weight(x, g, geom, plan, wshape):
+    """dW[grp]^T (C/G*T, O/G) = sum over positions of cols[grp] . G[grp]^T -> wshape (O, C/G,
+    *k), in an array of its own."""
     gq = KW.pack_output(g, five(g, geom.nsp), plan)
-    return KS.weight(five(x, geom.nsp), gq, geom.groups, plan, _workspace,
-                     KW.offered(x, plan))
+    dwt = KS.weight_transposed(five(x, geom.nsp), gq, geom.groups, plan, _workspace,
+                               KW.offered(x, plan))
+    return _owned_weight(dwt.transpose(0, 2, 1), wshape)
 
 
 # -- batch-last columns (kernels/conv_batch_last.py) ------------------------------------------
@@ -215,11 +217,11 @@ def batch_last_transpose(g, w, b, geom, plan):
     return dx.reshape((n, c) + geom.in_size)
 
 
-def batch_last_weight(x, g, geom, plan):
-    """dW: (G, O/G, C/G*T) = d<g, C(w) x>/dw. Formed as dW[grp] += G[grp] . cols[grp]^T when
-    the batch has fewer positions than C/G*T (deep layers: the product's output is the big
-    operand), else as its transpose cols[grp] . G[grp]^T (OpenBLAS: 10-30 % faster there),
-    transposed at the end."""
+def batch_last_weight(x, g, geom, plan, wshape):
+    """dW: wshape (O, C/G, *k) = d<g, C(w) x>/dw, in an array of its own. Formed as
+    dW[grp] += G[grp] . cols[grp]^T when the batch has fewer positions than C/G*T (deep
+    layers: the product's output is the big operand), else as its transpose
+    cols[grp] . G[grp]^T (OpenBLAS: 10-30 % faster there), transposed at the end."""
     n, o, groups, nsp = x.shape[0], g.shape[1], geom.groups, geom.nsp
     xp = _pack_input(x, plan, nsp)
     k = xp.shape[0] * geom.taps
@@ -240,4 +242,12 @@ def batch_last_weight(x, g, geom, plan):
         np.matmul(a, b, out=dw if r0 == 0 else part)
         if r0:
             dw += part
-    return dw.copy() if direct else np.ascontiguousarray(dw.transpose(0, 2, 1))
+    return _owned_weight(dw if direct else dw.transpose(0, 2, 1), wshape)
+
+
+def _owned_weight(dw, wshape):
+    """dw: (G, O/G, C/G*T) copied into a new array of shape wshape (owning its data: the
+    engine copies a gradient that is a view once more before it becomes a .grad)."""
+    out = np.empty(wshape, dw.dtype)
+    np.copyto(out.reshape(dw.shape), dw)
+    return out
