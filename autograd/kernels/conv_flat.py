@@ -25,29 +25,26 @@ or ow >= OW are computed and dropped (about 15 % of a 14x14 'same' plane).
                                w: (O, C/G, T)
     flat_unpack(yf, ext, bias, has_bias, y)
                                y: (N, O, OD, OH, OW) = (bias +) the kept positions of yf
-    (both split across threads by images: pack_images, unpack_images)
+    pack_images, unpack_images
+                               flat_pack and flat_unpack for a range of images
 
-flat_conv works on blocks of _BLOCK positions: the block's rows of four output channels stay
+flat_conv works on blocks of BLOCK positions: the block's rows of four output channels stay
 in L1 while every input channel and tap adds to them; the inner loop sums three taps for four
 channels (twelve products per loaded output element, so the loop is bound by arithmetic
 rather than by the stores). The stores need yf's rows on 64-byte boundaries (a store split
-across two cache lines costs twice: a third slower here). The kernel is serial and releases
-the GIL: callers split [0, total) into ranges for threads (numba's parallel=True compiled
-this loop a third slower, even on one thread).
+across two cache lines costs twice: a third slower here). The kernels are serial and release
+the GIL; conv_threads.py runs them on OpenBLAS's threads, flat_conv over ranges of whole
+blocks, the packs over ranges of images (numba's parallel=True compiled this loop a third
+slower, even on one thread).
 """
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ._jit import _numba, jit
+from ._jit import jit
 
 __all__ = ["flat_plan", "FlatPlan", "flat_pack", "flat_conv", "flat_unpack", "pack_images",
-           "unpack_images", "run_split", "run_ranges", "split_bounds", "threads"]
+           "unpack_images", "BLOCK"]
 
-_BLOCK = 2048          # positions per block: four output rows and three input views in L1
-_COPY_SPLIT = 1 << 21  # elements per thread of flat_pack and flat_unpack
+BLOCK = 2048           # positions per block: four output rows and three input views in L1
 
 
 def flat_plan(size, out, kernel, pad, dilation):
@@ -84,77 +81,19 @@ class FlatPlan:
         self.reach = int(self.offs.max()) + 1
 
 
-_split = threading.Lock()
-_executor = [None, 0, 0]       # run_split's thread pool, its size and the process it is in
-
-
-def threads():
-    """How many threads the split kernels use: numba's thread count, the setting that limits
-    the library's other parallel kernels."""
-    return _numba().get_num_threads()
-
-
-def run_ranges(kernel, bounds, *args):
-    """kernel(*args[:-1], start, stop, args[-1]) for each consecutive pair (start, stop) of
-    `bounds`, the last range on the calling thread and the others on a thread pool. The
-    ranges must write disjoint parts of the output (the last argument)."""
-    ranges = list(zip(bounds[:-1], bounds[1:]))
-    if len(ranges) < 2:
-        for start, stop in ranges:
-            kernel(*args[:-1], start, stop, args[-1])
-        return
-    with _split:
-        # a new pool when more threads are wanted, or in a forked child (which has none of
-        # its parent's worker threads)
-        if _executor[1] < len(ranges) - 1 or _executor[2] != os.getpid():
-            _executor[:] = (ThreadPoolExecutor(len(ranges) - 1, thread_name_prefix="tapegrad"),
-                            len(ranges) - 1, os.getpid())
-        pool = _executor[0]
-    jobs = [pool.submit(kernel, *args[:-1], start, stop, args[-1])
-            for start, stop in ranges[:-1]]
-    try:
-        kernel(*args[:-1], *ranges[-1], args[-1])
-    finally:
-        for job in jobs:
-            job.result()
-
-
-def split_bounds(total, parts, quantum=1):
-    """[0, ..., total]: `parts` ranges of multiples of `quantum` (the last takes the rest),
-    fewer when there is not a quantum for each."""
-    parts = max(1, min(parts, total // quantum))
-    step = -(-total // parts // quantum) * quantum
-    return list(range(0, total, step)) + [total] if total else [0, 0]
-
-
-def run_split(kernel, total, *args):
-    """kernel(*args[:-1], start, stop, args[-1]) over [0, total), split into one range per
-    thread (threads()) when there is work for more than one. Ranges start at multiples of
-    _BLOCK and write disjoint columns of the output (the last argument)."""
-    run_ranges(kernel, split_bounds(total, threads(), _BLOCK), *args)
-
-
 def flat_pack(x, before, ext, xf):
     """xf: (C, M) = x: (N, C, D, H, W) laid out flat: image n is the block
     [n*ED*EH*EW, (n+1)*ED*EH*EW) of extents ext = E, its data at `before` along each dim, zeros
     elsewhere (and from N*ED*EH*EW to M). Input layout: before = gaps; output layout (the
-    positions flat_conv computes): before = 0. Split across threads by images when large."""
-    run_ranges(pack_images, split_bounds(x.shape[0], _copy_threads(xf.size)), x, before, ext,
-               xf)
+    positions flat_conv computes): before = 0. (conv_threads.flat_pack splits it by images.)"""
+    pack_images(x, before, ext, 0, x.shape[0], xf)
 
 
 def flat_unpack(yf, ext, bias, has_bias, y):
     """y: (N, O, OD, OH, OW) = (bias +) the kept positions of yf: (O, >= N*ED*EH*EW) in the
-    flat output layout (the inverse of flat_pack with before = 0); bias: (O,). Split across
-    threads by images when large."""
-    run_ranges(unpack_images, split_bounds(y.shape[0], _copy_threads(y.size)), yf, ext, bias,
-               has_bias, y)
-
-
-def _copy_threads(size):
-    """Threads for a copy of `size` elements: one per _COPY_SPLIT (a thread's wake-up costs
-    about as much as a copy of a million elements saves: measured on 2 loaded cores)."""
-    return max(1, min(threads(), size // _COPY_SPLIT))
+    flat output layout (the inverse of flat_pack with before = 0); bias: (O,).
+    (conv_threads.unpack_images splits it by images.)"""
+    unpack_images(yf, ext, bias, has_bias, 0, y.shape[0], y)
 
 
 @jit(nogil=True)
@@ -224,8 +163,8 @@ def flat_conv(xf, w, offs, groups, start, stop, yf):
     n_out = yf.shape[0]
     c_group, n_taps = w.shape[1], w.shape[2]
     o_group = n_out // groups
-    for q0 in range(start, stop, _BLOCK):
-        lq = min(_BLOCK, stop - q0)
+    for q0 in range(start, stop, BLOCK):
+        lq = min(BLOCK, stop - q0)
         for grp in range(groups):
             for o in range(grp * o_group, (grp + 1) * o_group, 4):
                 rows = min(4, (grp + 1) * o_group - o)

@@ -14,11 +14,14 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
     flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx)
                                               conv_shift.flat_gather, images split (one
                                               image: its channels)
+    flat_conv(xf, w, offs, groups, total, yf) conv_flat.flat_conv over [0, total), ranges
+                                              of whole blocks (conv_flat.BLOCK) split
 
 Same arguments and results as the serial kernels (each thread runs the serial kernel on its
-channels' rows of xp and cols, or on its images of dx: disjoint writes, so the results are
-bitwise equal). Serial when turned off (TAPEGRAD_BLAS_THREADS=0), when the pool has one
-thread, an array is not C-contiguous, or the copy moves fewer than MIN_ELEMENTS elements.
+channels' rows of xp and cols, its images of dx, or its blocks of positions of yf: disjoint
+writes, so the results are bitwise equal). Serial when turned off (TAPEGRAD_BLAS_THREADS=0),
+when the pool has one thread, an array is not C-contiguous, or the work is below
+MIN_ELEMENTS (elements copied; multiply-adds for flat_conv).
 
 Measured, forward + backward of one convolution (16 images, 2 BLAS threads): 64 -> 128
 channels 3x3 stride 2 on 32x32 (batch-last columns) 9.4 -> 8.3 ms with the two batch-last
@@ -27,6 +30,8 @@ kernels split (they took 3.05 ms on one thread, 1.85 on two). In a ResNet-18 ste
 (columns, scatter_add, pack, unpack, flat_columns, flat_gather): 67 -> 36 ms per step.
 Benchmark resnet18_32x32: 1.44x and 1.48x of PyTorch with TAPEGRAD_BLAS_THREADS=0 (03:56
 UTC), 1.29-1.33x with every split here and in norm_threads / activation_threads (04:24-04:47).
+flat_conv ran on a Python thread pool of conv_flat's before: 64 images 1 -> 32 channels 3x3
+on 28x28, forward right after a GEMM, 0.26-0.29 ms there and 0.19-0.23 ms here.
 
 A job reads its arrays from an int64 context: addresses, extents and scalars at fixed places
 (the layouts below), then the item size (4: float32, 8: float64). A thread's arrays are
@@ -36,16 +41,18 @@ import numpy as np
 
 from . import blas_threads as BT
 from . import conv_batch_last as KB
+from . import conv_flat as KF
 
 __all__ = ["columns", "scatter_add", "pack", "unpack", "flat_pack", "unpack_images",
-           "flat_columns", "flat_gather", "MIN_ELEMENTS"]
+           "flat_columns", "flat_gather", "flat_conv", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = by_item = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
-shift_columns = shift_gather = flat_pack_images = flat_unpack_images = None
+shift_columns = shift_gather = flat_pack_images = flat_unpack_images = flat_conv_kernel = None
+FLAT_BLOCK = KF.BLOCK
 
 
 def _splits(work, arrays):
@@ -66,8 +73,10 @@ def _splits(work, arrays):
 # Flat gather: 0 z address, 1-2 its extents, 3 offs address, 4 taps, 5 gaps address, 6 ext
 # address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
 # 17 0 (split the images) or 1 (one image: split its channels), 18 item size.
+# Flat conv: 0 xf address, 1-2 its extents, 3 w address, 4-6 its extents, 7 offs address,
+# 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 item size.
 # context lengths
-BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER = 13, 17, 15, 11, 19
+BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 15
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -140,6 +149,15 @@ def _flat_gather_run(ctx, lo, hi, dtype):
     shift_gather(z, offs, gaps, ext, ctx[15] - image * block, bias, 0, 1, dx)
 
 
+def _flat_conv_run(ctx, lo, hi, dtype):
+    """Blocks lo <= b < hi: positions [lo*FLAT_BLOCK, min(hi*FLAT_BLOCK, total)) of yf."""
+    xf = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+    w = carray(_ptr(ctx[3]), (ctx[4], ctx[5], ctx[6]), dtype)
+    offs = carray(_ptr(ctx[7]), (ctx[8],), np.int64)
+    yf = carray(_ptr(ctx[10]), (ctx[11], ctx[12]), dtype)
+    flat_conv_kernel(xf, w, offs, ctx[9], lo * FLAT_BLOCK, min(hi * FLAT_BLOCK, ctx[13]), yf)
+
+
 def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (BATCH_LAST,), np.int64)
     by_item(_batch_last_run, ctx, a >> n, m, ctx[BATCH_LAST - 1])
@@ -165,20 +183,25 @@ def _flat_gather_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     by_item(_flat_gather_run, ctx, a >> n, m, ctx[FLAT_GATHER - 1])
 
 
+def _flat_conv_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (FLAT_CONV,), np.int64)
+    by_item(_flat_conv_run, ctx, a >> n, m, ctx[FLAT_CONV - 1])
+
+
 def _job(kind):
-    """The compiled job of kind ("batch_last", "packs", "flat_packs", "flat_columns" or
-    "flat_gather")."""
+    """The compiled job of kind ("batch_last", "packs", "flat_packs", "flat_columns",
+    "flat_gather" or "flat_conv")."""
     if kind not in _jobs:
-        from . import conv_flat as KF
         from . import conv_shift as KS
         kernels = dict(batch_columns=KB.columns, batch_scatter_add=KB.scatter_add,
                        batch_pack=KB.pack, batch_unpack=KB.unpack,
                        flat_pack_images=KF.pack_images, flat_unpack_images=KF.unpack_images,
-                       shift_columns=KS.flat_columns, shift_gather=KS.flat_gather)
+                       shift_columns=KS.flat_columns, shift_gather=KS.flat_gather,
+                       flat_conv_kernel=KF.flat_conv)
         _jobs[kind] = BT.build_job(
             globals(), f"_{kind}_job", {k: v.dispatcher() for k, v in kernels.items()},
             ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
-             "_flat_gather_run"),
+             "_flat_gather_run", "_flat_conv_run"),
             ("conv_threads.py", "conv_batch_last.py", "conv_flat.py", "conv_shift.py"))
     return _jobs[kind]
 
@@ -239,15 +262,13 @@ def _flat_packs(images, flat, before_or_bias, ext, has_bias, start, count, kind)
 
 def flat_pack(x, before, ext, xf):
     """conv_flat.flat_pack, its images split over the pool when that pays."""
-    from . import conv_flat as KF
     if x.shape[0] < 2 or not _splits(xf.size, (x, before, ext, xf)):
-        return KF.flat_pack(x, before, ext, xf)
+        return KF.pack_images(x, before, ext, 0, x.shape[0], xf)
     _flat_packs(x, xf, before, ext, False, 0, x.shape[0], 0)
 
 
 def unpack_images(yf, ext, bias, has_bias, start, stop, y):
     """conv_flat.unpack_images, its images split over the pool when that pays."""
-    from . import conv_flat as KF
     work = (stop - start) * y[0].size
     if stop - start < 2 or not _splits(work, (yf, ext, bias, y)):
         return KF.unpack_images(yf, ext, bias, has_bias, start, stop, y)
@@ -277,3 +298,16 @@ def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
                     gaps.ctypes.data, ext.ctypes.data, bias.ctypes.data, bias.shape[0],
                     dx.ctypes.data, *dx.shape, z0, start, int(by_channel), _item(z)], np.int64)
     BT.split(_job("flat_gather"), dx.shape[1] if by_channel else stop - start, ctx)
+
+
+def flat_conv(xf, w, offs, groups, total, yf):
+    """conv_flat.flat_conv over positions [0, total), ranges of whole blocks split over the
+    pool when that pays (w: (O, C/G, T); yf's rows 64-byte aligned, as flat_conv wants)."""
+    blocks = -(-total // KF.BLOCK)
+    work = total * w.size                                  # multiply-adds
+    if blocks < 2 or not _splits(work, (xf, w, offs, yf)):
+        return KF.flat_conv(xf, w, offs, groups, 0, total, yf)
+    ctx = np.array([xf.ctypes.data, *xf.shape, w.ctypes.data, *w.shape, offs.ctypes.data,
+                    offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, _item(xf)],
+                   np.int64)
+    BT.split(_job("flat_conv"), blocks, ctx)

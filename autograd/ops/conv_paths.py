@@ -66,9 +66,9 @@ def flat_loop_conv(x, w3, b, geom, plan, out_size):
     CT.flat_pack(a5, plan.gaps, plan.ext, xf)
     # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
     yf = _workspace((o, -(-n * plan.block // 16) * 16 + 16), x.dtype, slot=1)
-    KF.run_split(KF.flat_conv, n * plan.block, xf, w3, plan.offs, geom.groups, yf)
+    CT.flat_conv(xf, contiguous(w3), plan.offs, geom.groups, n * plan.block, yf)
     y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
-    KF.flat_unpack(yf, plan.ext, _bias(b, o, x.dtype), b is not None, y)
+    CT.unpack_images(yf, plan.ext, _bias(b, o, x.dtype), b is not None, 0, n, y)
     return y.reshape((n, o) + out_size)
 
 

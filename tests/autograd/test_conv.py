@@ -163,7 +163,7 @@ def test_weight_gradient_reuses_the_forward_pack(batch_last, monkeypatch):
     # g once for both gradients (counting the pack kernels); the gradients match PyTorch
     from autograd.kernels import conv_batch_last, conv_flat
     monkeypatch.setattr(conv_ops, "BATCH_LAST", batch_last)
-    module, name = (conv_batch_last, "pack") if batch_last else (conv_flat, "flat_pack")
+    module, name = (conv_batch_last, "pack") if batch_last else (conv_flat, "pack_images")
     calls = []
     packer = getattr(module, name)
     monkeypatch.setattr(module, name, lambda *a: calls.append(a[0].shape) or packer(*a))

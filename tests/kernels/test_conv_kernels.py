@@ -165,13 +165,10 @@ def test_flat_conv(case, dtype):
     np.testing.assert_allclose(y, want - bias.reshape(o, 1, 1, 1), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", FLAT[:4], ids=str)
-def test_flat_pack_layout(case, threads, monkeypatch):
+def test_flat_pack_layout(case):
     # input layout: data after the gaps, zeros in every gap and past the last image; output
-    # layout (before = 0): data at the start of each block; one range of images per thread
-    monkeypatch.setattr(KF, "threads", lambda: threads)
-    monkeypatch.setattr(KF, "_COPY_SPLIT", 1)
+    # layout (before = 0): data at the start of each block
     x, w, out = _flat_case(case, np.float64)
     gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], case[2], case[3])
     n, c = x.shape[:2]
@@ -207,44 +204,6 @@ def test_flat_plan():
     assert offs == [0, 1, 2, 15, 16, 17, 30, 31, 32]
     # low padding beyond the dilated kernel: the output would overrun its block
     assert KF.flat_plan((1, 1, 5), (1, 1, 9), (1, 1, 2), (0, 0, 3), (1, 1, 1)) is None
-
-
-def test_run_split_ranges(monkeypatch):
-    # one range per thread, starting at multiples of the block, covering [0, total) once
-    class Threads:
-        @staticmethod
-        def get_num_threads():
-            return 3
-    monkeypatch.setattr(KF, "_numba", lambda: Threads)
-    block, seen = KF._BLOCK, []
-    KF.run_split(lambda a, start, stop, out: seen.append((a, start, stop, out)),
-                 5 * block + 7, "a", "out")
-    assert sorted(seen) == [("a", 0, 2 * block, "out"), ("a", 2 * block, 4 * block, "out"),
-                            ("a", 4 * block, 5 * block + 7, "out")]
-    seen.clear()
-    KF.run_split(lambda start, stop, out: seen.append((start, stop)), block + 5, "out")
-    assert seen == [(0, block + 5)]                    # less than two blocks: one call
-
-
-def test_flat_conv_threads_agree(monkeypatch):
-    # split across two threads (ranges of whole blocks) = one call over everything
-    class Threads:
-        @staticmethod
-        def get_num_threads():
-            return 2
-    x, w, out = _flat_case(((12, 3, 1, 20, 20), (8, 3, 1, 3, 3), (0, 1, 1), (1, 1, 1), 1),
-                           np.float64)
-    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], (0, 1, 1), (1, 1, 1))
-    total = x.shape[0] * int(np.prod(ext))
-    assert total > 2 * KF._BLOCK
-    xf = np.empty((3, total + max(offs) + 1))
-    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
-    w3, offs = w.reshape(8, 3, -1), np.array(offs)
-    one, split = np.zeros((8, total)), np.zeros((8, total))
-    KF.flat_conv(xf, w3, offs, 1, 0, total, one)
-    monkeypatch.setattr(KF, "_numba", lambda: Threads)
-    KF.run_split(KF.flat_conv, total, xf, w3, offs, 1, split)
-    np.testing.assert_array_equal(split, one)
 
 
 # -- GEMMs over shifted copies of the flat layout (autograd/kernels/conv_shift.py) -----------
@@ -293,13 +252,11 @@ def test_flat_gather():
 @pytest.mark.parametrize("case", FLAT, ids=str)
 def test_shift_primitives(case, dtype, monkeypatch):
     # conv, conv_transpose and conv_weight by GEMMs over shifted copies (forced, in small
-    # chunks of positions and images, packs split across two threads): conv against the direct
-    # sum, the two others against it through <C(w) x, g> = <x, C(w)^T g> = <w, dW(x, g)>
+    # chunks of positions and images): conv against the direct sum, the two others against it
+    # through <C(w) x, g> = <x, C(w)^T g> = <w, dW(x, g)>
     monkeypatch.setattr(C, "SHIFT", True)
     monkeypatch.setattr(KS, "CHUNK", 1 << 9)
     monkeypatch.setattr(KS, "MIN_STEP", 16)
-    monkeypatch.setattr(KF, "threads", lambda: 2)
-    monkeypatch.setattr(KF, "_COPY_SPLIT", 1)
     x, w, out = _flat_case(case, dtype)
     _, _, pad, dil, groups = case
     # the flat layout even where it drops too many positions for the paths to choose it

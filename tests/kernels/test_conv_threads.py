@@ -87,6 +87,29 @@ def test_flat_pack_and_unpack_images(dtype):
 
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_conv(dtype, monkeypatch):
+    # ranges of whole blocks on the pool's threads = one serial call over all positions
+    calls = []
+    run = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or run(*args))
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
+    gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
+    total = 12 * int(np.prod(ext))
+    assert total > 2 * KF.BLOCK
+    xf = np.empty((3, total + max(offs) + 1), dtype)
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    w3 = rng.standard_normal((8, 3, 9)).astype(dtype)
+    offs = np.array(offs, np.int64)
+    one, split = np.zeros((8, total), dtype), np.zeros((8, total), dtype)
+    KF.flat_conv(xf, w3, offs, 1, 0, total, one)
+    CT.flat_conv(xf, w3, offs, 1, total, split)
+    np.testing.assert_array_equal(split, one)
+    assert calls
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_flat_columns(dtype):
     xf = np.random.default_rng(1).standard_normal((7, 60)).astype(dtype)
     offs = np.array([0, 1, 6, 7], np.int64)
