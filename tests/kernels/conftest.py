@@ -14,3 +14,13 @@ def two_blas_threads():
         if BT.threads() < 2:
             pytest.skip("OpenBLAS does not run two threads here")
         yield
+
+
+@pytest.fixture
+def split_calls(monkeypatch):
+    """A list that gets an entry for each call of blas_threads.split in the test (so a test
+    can assert that the split path ran)."""
+    calls = []
+    run = BT.split
+    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or run(*args))
+    return calls

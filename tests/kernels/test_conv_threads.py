@@ -87,11 +87,8 @@ def test_flat_pack_and_unpack_images(dtype):
 
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_flat_conv(dtype, monkeypatch):
+def test_flat_conv(dtype, split_calls):
     # ranges of whole blocks on the pool's threads = one serial call over all positions
-    calls = []
-    run = BT.split
-    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or run(*args))
     rng = np.random.default_rng(6)
     x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
     gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
@@ -105,7 +102,7 @@ def test_flat_conv(dtype, monkeypatch):
     KF.flat_conv(xf, w3, offs, 1, 0, total, one)
     CT.flat_conv(xf, w3, offs, 1, total, split)
     np.testing.assert_array_equal(split, one)
-    assert calls
+    assert split_calls
 
 
 @pytest.mark.usefixtures("split")
@@ -161,10 +158,9 @@ def _conv_run(force, dtype, shape, cout, stride, groups, taps=3):
     ((3, 16, 6, 6, 6), 32, 1, 1),        # conv3d
     ((4, 64, 30), 32, 2, 1),             # conv1d
 ])
-def test_conv_split_is_bitwise_serial(monkeypatch, dtype, shape, cout, stride, groups):
-    calls = []
-    split = BT.split
-    monkeypatch.setattr(BT, "split", lambda *args: calls.append(1) or split(*args))
+def test_conv_split_is_bitwise_serial(monkeypatch, split_calls, dtype, shape, cout, stride,
+                                      groups):
+    calls = split_calls
     got = _conv_run(True, dtype, shape, cout, stride, groups)
     assert calls                                            # the split path ran
     for got_part, want in zip(got, _conv_run(False, dtype, shape, cout, stride, groups)):
