@@ -1,16 +1,15 @@
 """Shared by the fused scan primitives (scan.py, scan_lstm.py, scan_gru.py): argument checks,
-the packed-rows geometry, the once-differentiable guard and array helpers."""
+the packed-rows geometry, the create_graph=True path (recomputed_grads) and array helpers."""
 import numpy as np
 
-from ..grad_mode import _State
 from ..kernels import scan as K
 from ..tensor import Tensor
 
 SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backward scratch
 
-__all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "once_only",
-           "carray", "wrap", "rows_of", "initial_state", "input_gates", "linear_grads", "save",
-           "saved"]
+__all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "remember_inputs",
+           "recomputed_grads", "carray", "wrap", "rows_of", "initial_state", "input_gates",
+           "linear_grads", "save", "saved"]
 
 
 def carray(arr, dtype):
@@ -52,14 +51,35 @@ def saved(ctx):
     return tuple(tensors), data.reshape(-1, data.shape[-1]), ctx.saved_arrays
 
 
-def once_only(ctx):
-    """Fused scans are once-differentiable: their backward runs on arrays in numba."""
-    if _State.enabled:
+def remember_inputs(ctx, tensors, recompute):
+    """Keep what a create_graph=True backward needs (recomputed_grads): the forward's
+    Tensor arguments in order and `recompute`, the same direction on the composed path (a
+    callable returning (out, final states); None: the scan was called directly)."""
+    ctx.recompute = recompute
+    ctx.inputs = tensors if recompute is not None else None
+
+
+def recomputed_grads(ctx, grads):
+    """The gradients of the forward's arguments for a backward under create_graph=True.
+    The fused kernels are once-differentiable (their backward runs on arrays in numba), so
+    the forward is recomputed on the composed path and differentiated through that graph:
+    the gradients it returns are themselves differentiable."""
+    if ctx.recompute is None:
         raise RuntimeError(
             f"{ctx.name()}: the fused recurrent scan is once-differentiable, so its backward "
             "cannot be recorded (create_graph=True). Run the layer on the composed path for "
             "higher-order gradients: set `layer.fused = False` or wrap the forward in "
             "`with nn.rnn.fused_scan(False):`.")
+    from ..engine import grad
+    saved(ctx)                                  # raises if an input changed in place since
+    out, finals = ctx.recompute()
+    needs = ctx.needs_input_grad
+    wanted = [t for t, need in zip(ctx.inputs, needs) if need]
+    pairs = [(o, g) for o, g in zip((out,) + tuple(finals), grads)
+             if g is not None and o.requires_grad]
+    found = iter(grad([o for o, _ in pairs], wanted, [g for _, g in pairs],
+                      create_graph=True, allow_unused=True))
+    return tuple(next(found) if need else None for need in needs)
 
 
 def step_sizes(op, x, batch_sizes):

@@ -22,10 +22,12 @@ have a composed path (cells built from primitives) for higher-order gradients.
 import numpy as np
 
 from ..function import Function
+from ..grad_mode import _State
 from ..kernels import scan as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
-                         input_gates, linear_grads, once_only, rows_of, save, saved, step_sizes)
+                         input_gates, linear_grads, recomputed_grads, remember_inputs, rows_of,
+                         save, saved, step_sizes)
 from .scan_gru import GRUScan, gru_scan
 from .scan_lstm import LSTMScan, lstm_scan
 
@@ -34,12 +36,13 @@ __all__ = ["RNNScan", "rnn_scan", "LSTMScan", "lstm_scan", "GRUScan", "gru_scan"
 
 class RNNScan(Function):
     """h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.
-    Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu); h0 and biases may be
-    None; sizes: the int64 step sizes (see step_sizes)."""
-    differentiable_backward = False
+    Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu, recompute); h0 and
+    biases may be None; sizes: the int64 step sizes (see step_sizes); recompute: the same
+    direction on the composed path, which a backward under create_graph=True differentiates
+    (_scan_util.recomputed_grads), or None."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu, recompute=None):
         dtype = x.data.dtype
         rows = rows_of(x)
         xg = input_gates(rows, w_ih.data, None if b_ih is None else b_ih.data,
@@ -52,15 +55,17 @@ class RNNScan(Function):
         K.rnn_scan_forward(xg, carray(w_hh.data.T, dtype), h0, sizes, reverse, relu,
                            dtype == np.float32, hs, h_n)
         out = hs.reshape(x.shape[:-1] + (hidden,))
-        save(ctx, (x, w_ih, w_hh, state0), out, (rows, h0))
+        save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0))
+        remember_inputs(ctx, (x, state0, w_ih, w_hh, b_ih, b_hh), recompute)
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse, ctx.relu = sizes, reverse, relu
         return out, h_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
-        once_only(ctx)
-        (x, w_ih, w_hh, _), hs, (rows, h0) = saved(ctx)
+        if _State.enabled:                      # create_graph=True
+            return recomputed_grads(ctx, (g_out, g_hn))
+        (x, w_ih, w_hh, *_), hs, (rows, h0) = saved(ctx)
         dtype = hs.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
         da = workspace(hs.shape, dtype, slot=SCAN_SLOT)       # freed when backward ends

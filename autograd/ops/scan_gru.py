@@ -2,10 +2,12 @@
 import numpy as np
 
 from ..function import Function
+from ..grad_mode import _State
 from ..kernels import scan_gru as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
-                         linear_grads, once_only, rows_of, save, saved, step_sizes)
+                         linear_grads, recomputed_grads, remember_inputs, rows_of, save, saved,
+                         step_sizes)
 
 __all__ = ["GRUScan", "gru_scan"]
 
@@ -13,11 +15,11 @@ __all__ = ["GRUScan", "gru_scan"]
 class GRUScan(Function):
     """r, z = sigmoid(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z}),
     n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)), h_t = (1 - z) n + z h_{t-1}.
-    Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse); h0 and biases may be None."""
-    differentiable_backward = False
+    Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, recompute); h0 and biases may
+    be None; recompute: as RNNScan's."""
 
     @staticmethod
-    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse):
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, recompute=None):
         dtype = x.data.dtype
         rows = rows_of(x)
         hidden = w_hh.shape[1]
@@ -38,15 +40,17 @@ class GRUScan(Function):
         K.gru_scan_forward(gates, carray(w_hh.data.T, dtype), bhn, h0, sizes, reverse,
                            dtype == np.float32, hs, hn, h_n)
         out = hs.reshape(x.shape[:-1] + (hidden,))
-        save(ctx, (x, w_ih, w_hh, state0), out, (rows, h0, gates, hn))
+        save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0, gates, hn))
+        remember_inputs(ctx, (x, state0, w_ih, w_hh, b_ih, b_hh), recompute)
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse = sizes, reverse
         return out, h_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn):
-        once_only(ctx)
-        (x, w_ih, w_hh, _), hs, (rows, h0, gates, hn) = saved(ctx)
+        if _State.enabled:                      # create_graph=True
+            return recomputed_grads(ctx, (g_out, g_hn))
+        (x, w_ih, w_hh, *_), hs, (rows, h0, gates, hn) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
         dgi = workspace(gates.shape, dtype, slot=SCAN_SLOT)       # freed when backward ends

@@ -2,10 +2,12 @@
 import numpy as np
 
 from ..function import Function
+from ..grad_mode import _State
 from ..kernels import scan_threads as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
-                         initial_state, linear_grads, once_only, rows_of, save, saved, step_sizes)
+                         initial_state, linear_grads, recomputed_grads, remember_inputs, rows_of,
+                         save, saved, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
 
@@ -17,11 +19,11 @@ KERNEL_INPUT_GEMM = 1 << 20  # x W_ih^T up to this many multiply-adds in the ker
 class LSTMScan(Function):
     """[i f g o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, c_t = f c_{t-1} + i g,
     h_t = (o tanh(c_t)) W_hr^T (W_hr: the optional projection). Arguments (x, h0, c0, w_ih,
-    w_hh, b_ih, b_hh, w_hr, sizes, reverse); h0, c0, biases and w_hr may be None."""
-    differentiable_backward = False
+    w_hh, b_ih, b_hh, w_hr, sizes, reverse, recompute); h0, c0, biases and w_hr may be None;
+    recompute: as RNNScan's (scan.py)."""
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, reverse):
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, reverse, recompute=None):
         dtype = x.data.dtype
         rows = rows_of(x)
         count, hidden, proj = rows.shape[0], w_hh.shape[0] // 4, w_hh.shape[1]
@@ -49,15 +51,18 @@ class LSTMScan(Function):
                 reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
         K.lstm_scan_forward(*args)
         out = hs.reshape(x.shape[:-1] + (proj,))
-        save(ctx, (x, w_ih, w_hh, w_hr) + states, out, (rows, h0, c0, gates, cs, tanh_c, m))
+        save(ctx, (x, w_ih, w_hh, w_hr) + states + (b_ih, b_hh), out,
+             (rows, h0, c0, gates, cs, tanh_c, m))
+        remember_inputs(ctx, (x,) + states + (w_ih, w_hh, b_ih, b_hh, w_hr), recompute)
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
         return out, h_n, c_n
 
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
-        once_only(ctx)
-        (x, w_ih, w_hh, w_hr, _, _), hs, (rows, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
+        if _State.enabled:                      # create_graph=True
+            return recomputed_grads(ctx, (g_out, g_hn, g_cn))
+        (x, w_ih, w_hh, w_hr, *_), hs, (rows, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")
         dc = np.array(g_cn.data, dtype=dtype, order="C")

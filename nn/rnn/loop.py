@@ -6,7 +6,9 @@ sequences still running. A sequence that has ended keeps its state: its final st
 
 Two paths that agree to float tolerance:
   fused     the Recurrence's scan: one primitive runs the whole sequence forward and backward
-            in numba (the default where a scan exists; once-differentiable)
+            in numba (the default where a scan exists). Its kernels are once-differentiable:
+            a backward with create_graph=True recomputes the forward on the composed path
+            and differentiates that instead, so higher-order gradients work on either path
   composed  the Recurrence's step (a cell built from primitives) called once per step in
             Python; any order of gradients. Used when there is no scan, when the layer has
             `fused = False`, or inside `with fused_scan(False):`.
@@ -22,7 +24,7 @@ _FUSED = {"enabled": True}
 
 class fused_scan:
     """fused_scan(False) as a context manager (or a decorator) runs every recurrent layer on
-    its composed path: needed for gradients of gradients (create_graph=True)."""
+    its composed path (the fused path's create_graph=True backward does so by itself)."""
 
     def __init__(self, enabled=True):
         self.enabled = bool(enabled)
@@ -52,14 +54,18 @@ def fused_scan_enabled():
 def run_direction(recurrence, x, state, w, sizes, reverse, fused, state_sizes):
     """x: (T, B, I) or packed rows (R, I), state: tuple of (B, size) Tensors or Nones (zeros),
     sizes: (T,) int64 array -> (out (T, B, size_0) or (R, size_0), final state tuple)."""
+    def composed():
+        batch = int(sizes[0])
+        full = tuple(ag.zeros(batch, n, dtype=x.dtype) if s is None else s
+                     for s, n in zip(state, state_sizes))
+        return composed_direction(recurrence.step, x, full, w, sizes.tolist(), reverse)
+
     if fused and _FUSED["enabled"]:
-        result = recurrence.scan(x, state, w, sizes, reverse)
+        # the scan differentiates `composed` when its backward runs with create_graph=True
+        result = recurrence.scan(x, state, w, sizes, reverse, composed)
         if result is not None:
             return result
-    batch = int(sizes[0])
-    state = tuple(ag.zeros(batch, n, dtype=x.dtype) if s is None else s
-                  for s, n in zip(state, state_sizes))
-    return composed_direction(recurrence.step, x, state, w, sizes.tolist(), reverse)
+    return composed()
 
 
 def composed_direction(step, x, state, w, sizes, reverse):

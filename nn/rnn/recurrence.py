@@ -7,10 +7,14 @@ fused scan over the whole sequence:
     weight_shapes(input_size, hidden_size, proj_size, bias) -> [(stem, shape), ...]
     state_sizes(hidden_size, proj_size)  -> sizes of the states; state 0 is the output
     step(x_t, state, w) -> new state     x_t: (b, I), states (b, size); w: {stem: Tensor}
-    scan(x, state, w, sizes, reverse) -> (out, final state), or None when there is no
+    scan(x, state, w, sizes, reverse, recompute=None)
+                                      -> (out, final state), or None when there is no
                                          fused path (the loop then steps); x: (T, B, I) or
                                          packed rows (R, I), sizes: (T,) int64 step sizes,
-                                         state entries may be None (zeros)
+                                         state entries may be None (zeros); recompute: the
+                                         same on the composed path (a callable), which the
+                                         scan's backward differentiates under
+                                         create_graph=True
 
 A new cell (peephole LSTM, leaky unit, ...) is a Recurrence with its own weights and step;
 nn.RNNBase(recurrence, input_size, hidden_size, ...) then gives it layers, directions,
@@ -43,7 +47,7 @@ class Recurrence:
     def step(self, x, state, w):
         raise NotImplementedError
 
-    def scan(self, x, state, w, sizes, reverse):
+    def scan(self, x, state, w, sizes, reverse, recompute=None):
         return None
 
 
@@ -62,9 +66,10 @@ class ElmanRecurrence(Recurrence):
         return (self._cell(x, state[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
                            w.get("bias_hh")),)
 
-    def scan(self, x, state, w, sizes, reverse):
+    def scan(self, x, state, w, sizes, reverse, recompute=None):
         out, h = RNNScan.apply(x, state[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
-                               w.get("bias_hh"), sizes, reverse, self.nonlinearity == "relu")
+                               w.get("bias_hh"), sizes, reverse, self.nonlinearity == "relu",
+                               recompute)
         return out, (h,)
 
 
@@ -94,10 +99,10 @@ class LSTMRecurrence(Recurrence):
             h = F.linear(h, w["weight_hr"])
         return h, c
 
-    def scan(self, x, state, w, sizes, reverse):
+    def scan(self, x, state, w, sizes, reverse, recompute=None):
         out, h, c = LSTMScan.apply(x, state[0], state[1], w["weight_ih"], w["weight_hh"],
                                    w.get("bias_ih"), w.get("bias_hh"), w.get("weight_hr"),
-                                   sizes, reverse)
+                                   sizes, reverse, recompute)
         return out, (h, c)
 
 
@@ -110,9 +115,9 @@ class GRURecurrence(Recurrence):
         return (cells.gru_cell(x, state[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
                                w.get("bias_hh")),)
 
-    def scan(self, x, state, w, sizes, reverse):
+    def scan(self, x, state, w, sizes, reverse, recompute=None):
         out, h = GRUScan.apply(x, state[0], w["weight_ih"], w["weight_hh"], w.get("bias_ih"),
-                               w.get("bias_hh"), sizes, reverse)
+                               w.get("bias_hh"), sizes, reverse, recompute)
         return out, (h,)
 
 

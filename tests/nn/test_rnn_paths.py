@@ -1,7 +1,8 @@
 """The two paths of the recurrent layers: the fused scans (autograd.ops.scan) agree with the
-composed cells, values and gradients; gradcheck of the scans in float64; the scans are
-once-differentiable (a clear error under create_graph=True) while the composed path gives
-gradients of gradients; bad inputs give clear errors."""
+composed cells, values and gradients; gradcheck of the scans in float64; gradients of
+gradients on both paths (the fused layers differentiate their composed recomputation under
+create_graph=True; a scan called directly, with none, raises a clear error); bad inputs give
+clear errors."""
 import numpy as np
 import pytest
 
@@ -135,10 +136,43 @@ def test_scans_without_bias():
 
 # -- higher order -------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
-def test_fused_path_refuses_create_graph(mode):
-    layer = _layer(mode, input_size=2, hidden_size=3, dtype=ag.float64)
+def test_fused_layers_give_gradients_of_gradients(mode):
+    # create_graph=True through a fused layer (2 layers, both directions, packed, initial
+    # states): the same first and second derivatives as the composed path, and gradgradcheck
+    ag.manual_seed(1)
+    layer = _layer(mode, input_size=2, hidden_size=3, num_layers=2, bidirectional=True,
+                   dtype=ag.float64)
+    x = ag.randn(4, 3, 2, dtype=ag.float64, requires_grad=True)
+    states = 2 if mode == "LSTM" else 1
+    hx = tuple(ag.randn(4, 3, 3, dtype=ag.float64, requires_grad=True) for _ in range(states))
+    hx = hx if mode == "LSTM" else hx[0]
+    inputs = [x] + list(hx if mode == "LSTM" else (hx,)) + list(layer.parameters())
+
+    def second_derivatives(fused):
+        layer.fused = fused
+        packed = nn.utils.rnn.pack_padded_sequence(x, [4, 3, 2])
+        out, _ = layer(packed, hx)
+        first = ag.grad(out.data.pow(2).sum(), inputs, create_graph=True)
+        total = sum((g * g).sum() for g in first)
+        return first, ag.grad(total, inputs)
+    first, second = second_derivatives(True)
+    first_ref, second_ref = second_derivatives(False)
+    for ours, ref in zip(first + second, first_ref + second_ref):
+        np.testing.assert_allclose(ours.data, ref.data, rtol=1e-10, atol=1e-12)
+    layer.fused = True
+
+    def f(x):
+        out, _ = layer(x)
+        return out
+    assert gradgradcheck(f, [x])
+
+
+@pytest.mark.parametrize("scan, gates", [(rnn_scan, 1), (lstm_scan, 4), (gru_scan, 3)])
+def test_scans_called_directly_refuse_create_graph(scan, gates):
     x = ag.randn(4, 2, 2, dtype=ag.float64, requires_grad=True)
-    out, _ = layer(x)
+    w_ih = ag.randn(gates * 3, 2, dtype=ag.float64, requires_grad=True)
+    w_hh = ag.randn(gates * 3, 3, dtype=ag.float64, requires_grad=True)
+    out = scan(x, w_ih=w_ih, w_hh=w_hh)[0]
     with pytest.raises(RuntimeError, match="once-differentiable.*fused_scan"):
         ag.grad(out.sum(), [x], create_graph=True)
 
