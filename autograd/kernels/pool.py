@@ -137,15 +137,22 @@ def scatter_pairs(src, idx, out):
 
 @jit()
 def scatter_planes(src, idx, out, accumulate):
-    """out[p, idx[p, j]] (+)= src[p, j] for src, idx: (P, M), out: (P, S)."""
+    """out[p, idx[p, j]] (+)= src[p, j] for src, idx: (P, M), out: (P, S); an index outside
+    [0, S) writes nothing (a max-pooling window that holds only padding reports one past
+    its plane, as PyTorch does: it read no input, so no input gets its gradient)."""
     planes, m = src.shape
+    size = out.shape[1]
     for p in range(planes):
         if accumulate:
             for j in range(m):
-                out[p, idx[p, j]] += src[p, j]
+                i = idx[p, j]
+                if 0 <= i < size:
+                    out[p, i] += src[p, j]
         else:
             for j in range(m):
-                out[p, idx[p, j]] = src[p, j]
+                i = idx[p, j]
+                if 0 <= i < size:
+                    out[p, i] = src[p, j]
     return out
 
 

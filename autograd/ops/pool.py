@@ -171,11 +171,17 @@ class ScatterPlanes(Function):
 class GatherPlanes(Function):
     @staticmethod
     def forward(ctx, x, idx, nsp):
-        """x: (*lead, *size), idx: (*lead, *m) -> y: (*lead, *m), y[p, j] = x[p, idx[p, j]]."""
+        """x: (*lead, *size), idx: (*lead, *m) -> y: (*lead, *m), y[p, j] = x[p, idx[p, j]],
+        0 where idx is outside the plane (ScatterPlanes' adjoint: it writes nothing there)."""
         flat_x, lead = _flat(x.data, nsp)
         flat_idx, _ = _flat(idx, idx.ndim - len(lead))
         ctx.idx, ctx.size = idx, x.data.shape[x.data.ndim - nsp:]
-        return np.take_along_axis(flat_x, flat_idx, axis=1).reshape(idx.shape)
+        outside = (flat_idx < 0) | (flat_idx >= flat_x.shape[1])
+        if not outside.any():
+            return np.take_along_axis(flat_x, flat_idx, axis=1).reshape(idx.shape)
+        y = np.take_along_axis(flat_x, np.where(outside, 0, flat_idx), axis=1)
+        y[outside] = 0
+        return y.reshape(idx.shape)
 
     @staticmethod
     def backward(ctx, g):

@@ -246,6 +246,43 @@ def test_max_pool_double_backward_matches_torch():
     np.testing.assert_allclose(h.data, ht.numpy())
 
 
+@pytest.mark.parametrize("name,shape,kw", [
+    ("max_pool1d", (2, 1, 2), dict(kernel_size=2, stride=1, padding=1, dilation=3)),
+    ("max_pool2d", (1, 1, 1, 1), dict(kernel_size=2, stride=(2, 3), padding=1,
+                                      dilation=(3, 1), ceil_mode=True)),
+])
+def test_max_pool_windows_of_padding_only(name, shape, kw):
+    # with dilation every tap of a window can fall in the padding: -inf and an index past
+    # the plane, as PyTorch; such a window read no input, so its gradient reaches none
+    # (the scatter must not write there: it is another plane, or past the buffer)
+    x = (np.arange(np.prod(shape)) + 1.0).reshape(shape)
+    xs, xt = ag.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, idx = getattr(F, name)(xs, return_indices=True, **kw)
+    yt, idx_t = getattr(TF, name)(xt, return_indices=True, **kw)
+    np.testing.assert_array_equal(y.data, yt.detach().numpy())
+    np.testing.assert_array_equal(idx.data, idx_t.numpy())
+    assert np.isneginf(y.data).any()
+    g = np.where(np.isneginf(y.data), 1.0, 0.0)
+    y.backward(ag.tensor(g))
+    np.testing.assert_array_equal(xs.grad.data, np.zeros(shape))
+    # double backward: the gather (the scatter's adjoint) reads 0 there, not outside the plane
+    v = ag.ones(*y.shape, dtype=ag.float64, requires_grad=True)
+    (h,) = ag.grad((getattr(F, name)(xs, **kw) * v).sum(), [xs], create_graph=True)
+    (dv,) = ag.grad((h * h).sum(), [v])
+    inside = ~np.isneginf(y.data)
+    flat_idx = idx.data.reshape(shape[0] * shape[1], -1)
+    h_want = np.zeros((flat_idx.shape[0], x[0, 0].size))
+    for p, row in enumerate(flat_idx):
+        for j, i in enumerate(row):
+            if inside.reshape(flat_idx.shape)[p, j]:
+                h_want[p, i] += 1
+    np.testing.assert_array_equal(h.data, h_want.reshape(shape))
+    dv_want = np.where(inside.reshape(flat_idx.shape),
+                       2 * np.take_along_axis(h_want, np.where(inside.reshape(flat_idx.shape),
+                                                               flat_idx, 0), axis=1), 0)
+    np.testing.assert_array_equal(dv.data, dv_want.reshape(y.shape))
+
+
 # -- errors ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call,match", [
     (lambda x: F.max_pool2d(x, 7), r"max_pool2d.*\(1, 2, 5, 5\).*too small"),
