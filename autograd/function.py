@@ -22,6 +22,7 @@ kernel whose backward runs on arrays may keep its private intermediates with
 """
 import itertools
 import traceback
+import weakref
 
 import numpy as np
 
@@ -169,17 +170,17 @@ class Function:
         if type(raw) is np.ndarray:
             out = _make(raw, False, None, 0)
             if cls.is_view:
-                _share_version(out, args[0])
+                _share_version(out, args[0], cls, args)
             return out
         if type(raw) is tuple:
             outs = tuple([Tensor._wrap(r) for r in raw])
             if cls.is_view:
-                for o in outs:
-                    _share_version(o, args[0])
+                for nr, o in enumerate(outs):
+                    _share_version(o, args[0], cls, args, nr)
             return outs
         out = Tensor._wrap(raw)
         if cls.is_view:
-            _share_version(out, args[0])
+            _share_version(out, args[0], cls, args)
         return out
 
 
@@ -219,7 +220,7 @@ def _record(cls, ctx, args, raw):
             out._requires_grad = True
             out.grad_fn = ctx
         if cls.is_view:
-            _share_version(out, args[0])
+            _share_version(out, args[0], cls, args)
         ctx.out_meta = [(data.shape, data.dtype)]
         if ctx._to_save:
             ctx._record_saved((out,), (raw,))
@@ -235,7 +236,7 @@ def _record(cls, ctx, args, raw):
             o.grad_fn = ctx
             o._output_nr = nr
         if cls.is_view:
-            _share_version(o, args[0])
+            _share_version(o, args[0], cls, args, nr)
         meta.append((data.shape, data.dtype))
     ctx.out_meta = meta
     if ctx._to_save:
@@ -262,13 +263,29 @@ class _OffTapeContext:
 
 _new = object.__new__
 _make = Tensor._make
+_weakref = weakref.ref
 _NO_GRAD = {n: (False,) * n for n in range(8)}
 
 
-def _share_version(view, src):
-    """A view shares its base's version counter, so in-place writes to either are seen."""
+def _share_version(view, src, cls, args, nr=0):
+    """A view (output nr of cls.apply(*args)) shares its base's version counter, so in-place
+    writes to either are seen. In grad mode it is also registered with its base (unless the
+    base is a leaf that requires grad: no in-place op is recorded on one), whose recorded
+    in-place ops then give it a new grad_fn (Tensor._inplace)."""
     view._vc = src._vc
-    view._base = src._base if src._base is not None else src
+    base = src._base if src._base is not None else src
+    view._base = base
+    if _State.enabled and (base.grad_fn is not None or not base._requires_grad) and \
+            np.may_share_memory(view.data, base.data):
+        view._replay = (cls, args, nr)
+        views = base.__dict__.get("_views")
+        if views is None:
+            base._views = views = []
+        else:
+            n = len(views)
+            if n >= 64 and n & (n - 1) == 0:            # at 64, 128, ...: drop the dead
+                views[:] = [ref for ref in views if ref() is not None]
+        views.append(_weakref(view))
 
 
 def once_differentiable(backward):

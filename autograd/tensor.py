@@ -257,7 +257,28 @@ class Tensor:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self._requires_grad = result.grad_fn is not None
+            views = self.__dict__.get("_views")
+            if views:
+                _replay_views(views)
         return self
+
+
+def _replay_views(views):
+    """After an in-place op recorded on a base: each live view of it gets a new grad_fn, its
+    view op replayed on the base (in the order they were made: a view of a view after the
+    view it comes from), so that its gradient flows through the in-place op, as in PyTorch
+    (x = h[0:2]; h.mul_(3): dx/dh is 3 there; h[0] = 10: 0). views: weak references, kept
+    by function._share_version when a view is made in grad mode."""
+    for ref in list(views):
+        view = ref()
+        if view is None:
+            continue
+        cls, args, nr = view._replay
+        fresh = cls.apply(*args)
+        if type(fresh) is tuple:
+            fresh = fresh[nr]
+        view.grad_fn, view._output_nr = fresh.grad_fn, fresh._output_nr
+        view._requires_grad = fresh._requires_grad
 
 
 class _RemovableHandle:

@@ -4,10 +4,11 @@ import math
 import numpy as np
 
 from .. import dtypes
+from ..grad_mode import _State
 from ..tensor import Tensor, _wrap_dim
 
 __all__ = ["broadcast_view", "as_tensor", "promote_pair", "wrap_dim", "normalize_dims",
-           "check_broadcast"]
+           "check_broadcast", "on_copy", "inplace_on_copy"]
 
 wrap_dim = _wrap_dim
 
@@ -103,3 +104,24 @@ def select(cond, a, b):
     np.bitwise_and(b.view(bits), mask, out=mask)
     np.bitwise_or(out, mask, out=out)
     return out.view(a.dtype)
+
+
+# -- in-place variants that must not overwrite a saved input ---------------------------------
+def on_copy(input, fn, *args, **kwargs):
+    """fn(input) on a clone of input when the op is recorded. For the in-place variant of an
+    op that saves its input: the write into input that follows must not overwrite the saved
+    value (PyTorch saves the original self the same way)."""
+    if _State.enabled and (input.requires_grad or any(
+            isinstance(a, Tensor) and a.requires_grad for a in (*args, *kwargs.values()))):
+        input = input.clone()
+    return fn(input, *args, **kwargs)
+
+
+def inplace_on_copy(name, fn):
+    """The Tensor method name_ for an op fn that saves its input (x * y saves x for dy,
+    x ** p saves x, ...): Tensor._inplace runs fn on a copy of x when recorded."""
+    def method(self, *args, **kwargs):
+        return self._inplace(name + "_", on_copy, fn, *args, **kwargs)
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place {name}: x.{name}_(...) writes {name}(x, ...) into x."
+    return method

@@ -16,7 +16,7 @@ import numpy as np
 from .. import dtypes
 from ..function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, check_broadcast, promote_pair
+from ._util import as_tensor, check_broadcast, inplace_on_copy, promote_pair
 
 __all__ = ["add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
            "floor_divide", "remainder", "fmod", "neg", "negative", "pow", "clone"]
@@ -285,4 +285,8 @@ TENSOR_METHODS = {
     "int": lambda x: to(x, dtypes.int32), "bool": lambda x: to(x, dtypes.bool_),
     "type": lambda x, dtype=None: str(x.dtype) if dtype is None else to(x, dtype),
 }
-INPLACE = ["add", "sub", "mul", "div", "floor_divide", "remainder", "fmod", "neg", "pow"]
+INPLACE = ["add", "sub", "floor_divide", "neg"]
+# in-place variants of the ops that save their input (x * y saves x for dy): run on a copy
+for _name in ("mul", "div", "remainder", "fmod", "pow"):
+    TENSOR_METHODS[_name + "_"] = inplace_on_copy(_name, TENSOR_METHODS[_name])
+del _name

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..function import Function
 from ..grad_mode import _State
+from ._util import inplace_on_copy
 from ._reduce_util import _axis, _const, _dims, _int_accumulator, _keep, _omit_each
 from .shape import Expand
 
@@ -340,4 +341,5 @@ TENSOR_METHODS = {
     "std": std, "norm": norm, "cumsum": cumsum, "cumprod": cumprod, "softmax": softmax,
     "log_softmax": log_softmax, "logsumexp": logsumexp,
 }
-INPLACE = ["cumsum", "cumprod"]
+INPLACE = ["cumsum"]
+TENSOR_METHODS["cumprod_"] = inplace_on_copy("cumprod", cumprod)      # saves its input

@@ -35,7 +35,8 @@ from ..function import Function
 from . import unary_fill, unary_select
 from .activation import Relu, relu  # noqa: F401  (Relu: autograd.health finds its nodes)
 from .unary_fill import fill, fill_, zero_
-from .unary_select import (_floating, _inplace_on_copy, _out, _zeros, clamp, clamp_max,
+from ._util import inplace_on_copy
+from .unary_select import (_floating, _out, _zeros, clamp, clamp_max,
                            clamp_min, clip, lerp, masked_fill, maximum, minimum, nan_to_num,
                            where)
 from .unary_trig import (acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cos, cosh,
@@ -395,7 +396,7 @@ INPLACE = ["abs", "absolute", "sign", "exp", "expm1", "sqrt", "rsqrt", "reciproc
 # in-place variants of the ops that save their input: they run on a copy when recorded
 for _name in ("log", "log1p", "log2", "log10", "square", "sin", "cos", "asin", "arcsin",
               "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh", "erf"):
-    TENSOR_METHODS[_name + "_"] = _inplace_on_copy(_name, TENSOR_METHODS[_name])
+    TENSOR_METHODS[_name + "_"] = inplace_on_copy(_name, TENSOR_METHODS[_name])
 del _name
 
 TENSOR_METHODS.update(unary_select.TENSOR_METHODS)

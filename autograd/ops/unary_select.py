@@ -20,9 +20,8 @@ import numpy as np
 
 from .. import dtypes
 from ..function import Function
-from ..grad_mode import _State
 from ..tensor import Tensor
-from ._util import as_tensor, check_broadcast, promote_pair, select
+from ._util import as_tensor, check_broadcast, inplace_on_copy, promote_pair, select
 
 __all__ = ["clamp", "clip", "clamp_min", "clamp_max", "maximum", "minimum", "where", "lerp",
            "nan_to_num", "masked_fill"]
@@ -328,31 +327,10 @@ def masked_fill(input, mask, value):
         raise
 
 
-# -- in-place variants that must not overwrite a saved input ---------------------------------
-
-def _on_copy(input, fn, *args, **kwargs):
-    """fn(input) on a clone of input when the op is recorded. For the in-place variant of an
-    op that saves its input: the write into input that follows must not overwrite the saved
-    value (PyTorch saves the original self the same way)."""
-    if _State.enabled and (input.requires_grad or any(
-            isinstance(a, Tensor) and a.requires_grad for a in args)):
-        input = input.clone()
-    return fn(input, *args, **kwargs)
-
-
-def _inplace_on_copy(name, fn):
-    """The Tensor method name_ for an op fn that saves its input."""
-    def method(self, *args, **kwargs):
-        return self._inplace(name + "_", _on_copy, fn, *args, **kwargs)
-    method.__name__ = name + "_"
-    method.__doc__ = f"In-place {name}: x.{name}_(...) writes {name}(x, ...) into x."
-    return method
-
-
 TENSOR_METHODS = {
     "clamp": clamp, "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
     "maximum": maximum, "minimum": minimum, "where": _where_method, "lerp": lerp,
     "nan_to_num": nan_to_num, "masked_fill": masked_fill,
-    "lerp_": _inplace_on_copy("lerp", lerp),
+    "lerp_": inplace_on_copy("lerp", lerp),
 }
 INPLACE = ["clamp", "clip", "clamp_min", "clamp_max", "nan_to_num", "masked_fill"]

@@ -46,7 +46,7 @@ import autograd as ag
 from autograd.creation import get_rng
 from autograd.ops.activation import gelu as _gelu
 from autograd.ops.loss import log_sigmoid
-from autograd.ops.unary_select import _on_copy
+from autograd.ops._util import on_copy
 
 __all__ = ["relu", "relu_", "relu6", "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_",
            "prelu", "rrelu", "rrelu_", "threshold", "threshold_", "elu", "elu_", "selu",
@@ -78,7 +78,7 @@ def _check(op, input, floating=True):
 def _run(op, input, inplace, fn, *args):
     """fn(input, *args), or, with inplace, the same written into input (returns input)."""
     if inplace:
-        return input._inplace(op + "_", _on_copy, fn, *args)
+        return input._inplace(op + "_", on_copy, fn, *args)
     return fn(input, *args)
 
 
