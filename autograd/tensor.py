@@ -18,7 +18,7 @@ __all__ = ["Tensor"]
 class Tensor:
     """x.data: the ndarray; x.grad: a Tensor or None; x.grad_fn: the producing Node or None."""
 
-    __slots__ = ("data", "grad", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base",
+    __slots__ = ("data", "_grad", "_requires_grad", "grad_fn", "_output_nr", "_vc", "_base",
                  "_hooks", "__weakref__", "__dict__")
     __array_ufunc__ = None      # numpy operators defer to Tensor's reflected operators
     __hash__ = object.__hash__  # == is elementwise; tensors hash by identity, as in PyTorch
@@ -29,7 +29,7 @@ class Tensor:
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray):
             arr = arr.astype(dtypes.get_default_dtype())
         self.data = arr
-        self.grad = None
+        self._grad = None
         self._requires_grad = False
         self.grad_fn = None
         self._output_nr = 0
@@ -44,7 +44,7 @@ class Tensor:
         """Fast constructor used by the engine: no checks, no copy."""
         t = object.__new__(cls)
         t.data = data
-        t.grad = None
+        t._grad = None
         t._requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._output_nr = output_nr
@@ -61,6 +61,27 @@ class Tensor:
         return cls._make(value, False, None, 0)
 
     # -- autograd state ----------------------------------------------------------------------
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """A gradient assigned by hand must be a Tensor of this tensor's shape and dtype (or
+        None), as in PyTorch."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got "
+                                f"{type(value).__name__}")
+            if value.data.dtype != self.data.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: "
+                                   f"{value.data.dtype}, expected {self.data.dtype}")
+            if value.data.shape != self.data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: "
+                                   f"{tuple(value.data.shape)}, expected "
+                                   f"{tuple(self.data.shape)}")
+        self._grad = value
+
     @property
     def requires_grad(self):
         return self._requires_grad
@@ -301,12 +322,34 @@ def _wrap_dim(dim, ndim, op_name):
     return dim % n
 
 
+def _float_formatter(data):
+    """PyTorch's float format for the values of `data`: integers as '1.', else 4 decimals
+    ('1.5000'), in scientific notation ('1.0000e-05') when the finite nonzero magnitudes
+    span over 1000x, exceed 1e8 or (not all integers) go below 1e-4; right-aligned to the
+    widest value."""
+    finite = data[np.isfinite(data)]
+    magnitudes = np.abs(finite[finite != 0]).astype(np.float64)
+    integral = bool(np.all(finite == np.ceil(finite)))
+    sci = False
+    if magnitudes.size:
+        top, bottom = magnitudes.max(), magnitudes.min()
+        sci = top / bottom > 1000.0 or top > 1.0e8 or (not integral and bottom < 1.0e-4)
+
+    def text(v):
+        if not np.isfinite(v):
+            return str(v).replace("np.float", "").replace("(", "").replace(")", "")
+        if sci:
+            return f"{v:.4e}"
+        return f"{v:.0f}." if integral else f"{v:.4f}"
+    width = max((len(text(v)) for v in data.reshape(-1)), default=0)
+    return lambda v: text(v).rjust(width)
+
+
 def _format(t):
     data = t.data
-    kw = {"separator": ", ", "prefix": "tensor("}
-    if data.dtype.kind == "f":
-        kw["precision"] = 4
-        kw["floatmode"] = "maxprec_equal"
+    kw = {"separator": ", ", "prefix": "tensor(", "max_line_width": 80}
+    if data.dtype.kind == "f" and data.size:
+        kw["formatter"] = {"float_kind": _float_formatter(data)}
     body = np.array2string(data, **kw) if data.size else "[]"
     extras = []
     if data.size == 0 and data.ndim != 1:
