@@ -11,6 +11,9 @@ The .npz format (no pickle): x_indptr, x_indices, x_data, x_shape (CSR bag-of-wo
 y (int64 labels, -1 = unlabelled), edges (2, E) undirected pairs u < v, train_idx, val_idx,
 test_idx. Graphs are returned as nn.graph.Data (imported when a loader runs).
 """
+import zipfile
+import zlib
+
 import numpy as np
 
 from .. import dtypes
@@ -45,13 +48,34 @@ def _int_array(path, arrays, key, ndim):
     return a.astype(np.int64)
 
 
-def _read_planetoid(path, name):
-    """The validated arrays of a Planetoid .npz file."""
-    with np.load(path, allow_pickle=False) as f:
+def _load_npz(path):
+    """{key: ndarray} for the _KEYS of an .npz archive (no pickle); DatasetError naming the
+    file when it is not a readable archive of plain arrays or lacks a key."""
+    try:
+        f = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DatasetError(f"{path}: not a readable .npz archive ({type(exc).__name__}: "
+                           f"{exc})") from exc
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise DatasetError(f"{path}: holds a single .npy array, expected an .npz archive of "
+                           f"{list(_KEYS)}")
+    with f:
         missing = [k for k in _KEYS if k not in f.files]
         if missing:
             raise DatasetError(f"{path}: missing arrays {missing} (found {sorted(f.files)})")
-        arrays = {k: f[k] for k in _KEYS}
+        arrays = {}
+        for k in _KEYS:
+            try:
+                arrays[k] = f[k]
+            except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                raise DatasetError(f"{path}: array '{k}' cannot be read ({type(exc).__name__}"
+                                   f": {exc})") from exc
+    return arrays
+
+
+def _read_planetoid(path, name):
+    """The validated arrays of a Planetoid .npz file."""
+    arrays = _load_npz(path)
     shape = _int_array(path, arrays, "x_shape", 1)
     if shape.shape != (2,) or shape.min() < 0:
         raise DatasetError(f"{path}: x_shape must hold (nodes, features), got {shape}")

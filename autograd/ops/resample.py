@@ -5,6 +5,13 @@ Along each spatial dim (input size n, output size m; scale = 1/scale_factor when
 given and not recomputed, else n/m), computed in float32 for 'nearest' as PyTorch does:
 
     nearest       src(o) = min(floor(o * scale), n - 1)       y[o] = x[src(o)]
+                  except for 4-d input (PyTorch's upsample_nearest2d), which takes
+                  src(o) = o when m == n and src(o) = o >> 1 when m == 2n whatever the
+                  scale; 3-d and 5-d input always use the formula (e.g. n = 5,
+                  scale_factor = 1.07: m = 5, src = [0, 0, 1, 2, 3]). The gradient is
+                  the adjoint, dx[i] = sum of g[o] over src(o) = i. (PyTorch 2.x's CPU
+                  backward of 3-d / 5-d nearest takes the 4-d shortcuts, so its gradient
+                  there is not the adjoint of its own forward; ours is.)
     linear        align_corners:  s(o) = o * (n - 1)/(m - 1)   (0 when m == 1)
                   else:           s(o) = max(scale * (o + 0.5) - 0.5, 0)
                   i0 = min(floor(s), n - 1), i1 = i0 + (i0 < n - 1), l1 = s - i0, l0 = 1 - l1
@@ -32,11 +39,13 @@ def _scale(n, m, scale, dtype):
     return dtype(n) / dtype(m)
 
 
-def nearest_source(n, m, scale):
-    """src: (m,) int64 indices of 'nearest' (PyTorch's nearest_idx, float32 arithmetic)."""
-    if m == n:
+def nearest_source(n, m, scale, shortcuts=False):
+    """src: (m,) int64 indices of 'nearest' (float32 arithmetic). shortcuts=True is PyTorch's
+    nearest_idx (4-d input): o when m == n, o >> 1 when m == 2n, else the formula;
+    shortcuts=False (3-d and 5-d input) always applies src(o) = min(floor(o * scale), n - 1)."""
+    if shortcuts and m == n:
         return np.arange(m, dtype=np.int64)
-    if m == 2 * n:
+    if shortcuts and m == 2 * n:
         return np.arange(m, dtype=np.int64) >> 1
     s = _scale(n, m, scale, np.float32)
     src = np.floor(np.arange(m, dtype=np.float32) * s).astype(np.int64)
@@ -65,7 +74,9 @@ def _const(arr):
 def _resize_dim(x, axis, n, m, scale, mode, align_corners):
     """x resampled from n to m positions along `axis`."""
     if mode == "nearest":
-        src = nearest_source(n, m, scale)
+        src = nearest_source(n, m, scale, shortcuts=x.ndim == 4)
+        if m == n and np.array_equal(src, np.arange(n)):
+            return x
         return index_select(x, axis, src)
     dtype = x.data.dtype.type
     i0, i1, l0, l1 = linear_source(n, m, scale, align_corners, dtype)
@@ -135,9 +146,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          "be non-empty")
     y = input
     for axis in range(input.ndim - 1, 1, -1):          # W first, then H, then D
-        n, m = input.shape[axis], sizes[axis - 2]
-        if n != m:
-            y = _resize_dim(y, axis, n, m, scales[axis - 2], mode, align_corners)
+        n, m, scale = input.shape[axis], sizes[axis - 2], scales[axis - 2]
+        # n == m is a copy (linear too, as PyTorch), except 3-d / 5-d 'nearest' with a
+        # scale_factor s: src(o) = floor(o / s) may fall below o
+        if n != m or (mode == "nearest" and nsp != 2 and scale is not None and scale > 0):
+            y = _resize_dim(y, axis, n, m, scale, mode, align_corners)
     return input.clone() if y is input else y
 
 

@@ -134,7 +134,13 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
     """input: (T, B, *) (batch_first: (B, T, *)), lengths: (B,) -> PackedSequence.
     enforce_sorted=True requires lengths sorted in decreasing order; False sorts them
-    (stably) and records sorted_indices."""
+    and records sorted_indices.
+
+    Ties: sequences of equal length keep their batch order (a stable sort, ties by increasing
+    index). PyTorch sorts with torch.sort(descending=True), whose order among ties is
+    unspecified (not stable for batches of 17 or more), so with tied lengths in such batches
+    sorted_indices and the row order of .data may differ from PyTorch's; batch_sizes, the
+    unpacked (pad_packed_sequence) outputs, final states and gradients do not."""
     if not isinstance(input, ag.Tensor) or input.ndim < 2:
         raise TypeError(f"pack_padded_sequence: input must be a Tensor (T, B, *), got "
                         f"{getattr(input, 'shape', type(input).__name__)}")

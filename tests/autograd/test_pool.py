@@ -6,7 +6,7 @@ import torch.nn.functional as TF
 
 import autograd as ag
 import nn.functional as F
-from tests.helpers import check_op
+from tests.helpers import TOL, check_op
 
 
 def distinct(*shape):
@@ -197,12 +197,59 @@ INTERP = [  # (shape, kwargs)
     ((2, 3, 6), dict(size=10, mode="linear")),
     ((2, 3, 6), dict(scale_factor=0.7, mode="linear", align_corners=True)),
     ((1, 1, 3, 4, 3), dict(size=(5, 3, 4), mode="trilinear")),
+    ((1, 2, 5, 6), dict(scale_factor=1.07)),                     # m = n: 4-d copies
+    ((1, 2, 5, 6), dict(scale_factor=2.02)),                     # m = 2n: 4-d takes o >> 1
+    ((1, 2, 9, 5), dict(scale_factor=(2.02, 1.07))),
+    ((1, 2, 5, 6), dict(scale_factor=1.07, mode="bilinear")),    # m = n: a copy
+    ((1, 2, 5), dict(scale_factor=2.02, mode="linear")),
 ]
 
 
 @pytest.mark.parametrize("shape,kw", INTERP, ids=str)
 def test_interpolate(shape, kw):
     check_op(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [shape])
+
+
+# 'nearest' with a non-integer scale_factor and m = n or 2n: 3-d and 5-d input take
+# src(o) = floor(o / s) (4-d input: o, o >> 1). Values against PyTorch; gradients against the
+# adjoint of PyTorch's forward (its CPU backward for 3-d / 5-d takes the 4-d shortcuts).
+NEAREST_SCALED = [  # (shape, kwargs)
+    ((2, 3, 9), dict(scale_factor=2.02)),                        # src [0, 0, 0, 1, 1, 2, ...]
+    ((2, 3, 5), dict(scale_factor=1.07)),                        # src [0, 0, 1, 2, 3]
+    ((1, 2, 7), dict(scale_factor=2.3)),
+    ((1, 2, 7), dict(scale_factor=2.02, recompute_scale_factor=False)),
+    ((1, 2, 5), dict(scale_factor=1.07, recompute_scale_factor=True)),   # n / m = 1: a copy
+    ((1, 2, 5, 6), dict(scale_factor=2.02)),                     # 4-d: o >> 1
+    ((1, 2, 9, 5), dict(scale_factor=(1.07, 2.02))),             # 4-d: o and o >> 1
+    ((1, 2, 5, 5, 5), dict(scale_factor=2.02)),
+    ((1, 1, 5, 4, 6), dict(scale_factor=(1.07, 2.02, 1.5))),
+    ((2, 1, 3, 4, 5), dict(scale_factor=1.07)),
+]
+
+
+def _nearest_adjoint(shape, kw, g):
+    """J^T g for PyTorch's forward: interpolating the flat index of every input element (exact
+    in float64) gives the source of every output element; dx[i] = sum of g over sources i."""
+    code = torch.arange(int(np.prod(shape)), dtype=torch.float64).reshape(shape)
+    src = TF.interpolate(code, **kw).numpy().astype(np.int64).ravel()
+    return np.bincount(src, weights=g.ravel().astype(np.float64),
+                       minlength=code.numel()).reshape(shape)
+
+
+@pytest.mark.parametrize("shape,kw", NEAREST_SCALED, ids=str)
+def test_interpolate_nearest_scale_factor(shape, kw):
+    check_op(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [shape],
+             grad=False)
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        x = ag.tensor(rng.uniform(-2, 2, shape).astype(dtype), requires_grad=True)
+        y = F.interpolate(x, **kw)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        y.backward(ag.tensor(g))
+        assert x.grad.dtype == dtype
+        np.testing.assert_allclose(x.grad.data, _nearest_adjoint(shape, kw, g), **TOL[dtype])
+    x = ag.tensor(rng.uniform(-2, 2, shape), requires_grad=True)
+    assert ag.autograd.gradcheck(lambda t: F.interpolate(t, **kw), [x])
 
 
 @pytest.mark.parametrize("name,kw", [("upsample_nearest", dict(scale_factor=2)),

@@ -63,6 +63,52 @@ def test_malformed_planetoid_files_are_rejected(tmp_path, change, words):
     assert words in str(info.value)
 
 
+def _garbage(path):
+    with open(path, "wb") as f:
+        f.write(b"not an npz archive, just bytes" * 4)
+
+
+def _truncated(path):
+    np.savez(path, **_toy_arrays())
+    with open(path, "rb") as f:
+        head = f.read()
+    with open(path, "wb") as f:
+        f.write(head[:len(head) // 2])
+
+
+def _empty(path):
+    open(path, "wb").close()
+
+
+def _with_object_array(path):
+    np.savez(path, **dict(_toy_arrays(), y=np.array([0, 1, 1, 0, None], dtype=object)))
+
+
+def _no_planetoid_keys(path):
+    np.savez(path, features=np.zeros((5, 4)), labels=np.zeros(5, np.int64))
+
+
+def _single_npy(path):
+    with open(path, "wb") as f:
+        np.save(f, np.arange(5))
+
+
+@pytest.mark.parametrize("make, words", [
+    (_garbage, "not a readable .npz archive"),
+    (_truncated, "not a readable .npz archive (BadZipFile"),
+    (_empty, "not a readable .npz archive"),
+    (_with_object_array, "array 'y' cannot be read"),
+    (_no_planetoid_keys, "missing arrays ['x_indptr'"),
+    (_single_npy, "single .npy array"),
+], ids=lambda v: getattr(v, "__name__", "")[1:] or None)
+def test_unreadable_planetoid_files_name_the_file(tmp_path, make, words):
+    path = os.path.join(tmp_path, "toy.npz")
+    make(path)
+    with pytest.raises(DatasetError) as info:
+        P.load_planetoid("toy", str(tmp_path))
+    assert words in str(info.value) and path in str(info.value)
+
+
 def test_known_sizes_are_checked_and_missing_files_named(tmp_path, monkeypatch):
     root = _write(tmp_path, _toy_arrays(), name="cora")
     with pytest.raises(DatasetError, match="expected .2708, 1433, 7"):

@@ -192,6 +192,28 @@ def test_dropout2d_zeroes_whole_channels(shape):
                                   np.where(zero[:, None], 0.0, 2.0) * np.ones_like(maps))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout2d_is_seeded(dtype):
+    """Same seed -> same channel mask; each (n, c) map is all zero or x / (1 - p);
+    training=False returns the input."""
+    p = 0.3
+    x = ag.tensor(np.random.default_rng(5).uniform(0.5, 1.5, (6, 10, 3, 4)).astype(dtype))
+    ag.manual_seed(11)
+    a = F.dropout2d(x, p)
+    b = F.dropout2d(x, p)
+    ag.manual_seed(11)
+    c = F.dropout2d(x, p)
+    assert a.dtype == dtype
+    np.testing.assert_array_equal(a.data, c.data)
+    assert not np.array_equal(a.data, b.data)
+    maps, xs = a.data.reshape(60, 12), x.data.reshape(60, 12)
+    zero = (maps == 0).all(axis=1)
+    assert zero.any() and not zero.all()
+    assert np.all((maps == 0).any(axis=1) == zero)             # no partially zeroed map
+    np.testing.assert_array_equal(maps[~zero], xs[~zero] * dtype(1 / (1 - p)))
+    assert F.dropout2d(x, p, training=False) is x
+
+
 def test_dropout1d_and_3d_shapes():
     ag.manual_seed(0)
     y = F.dropout1d(ag.ones(4, 6, 7), 0.5)

@@ -49,6 +49,32 @@ def test_pack_and_pad_match_torch(case, batch_first):
             assert al.dtype == np.int64
 
 
+def test_unsorted_ties_in_large_batch_are_stable():
+    """Batch of 20 with tied lengths: torch.sort (descending) is not stable from 17 elements
+    on, so sorted_indices may differ from PyTorch's; ours orders ties by index, and
+    batch_sizes and the round trip pad(pack(x)) are PyTorch's."""
+    lengths = [5, 4, 3, 2, 2, 1, 1, 1, 1, 5, 4, 5, 3, 4, 5, 4, 4, 3, 3, 5]
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((max(lengths), len(lengths), 3)).astype(np.float32)
+    ours = R.pack_padded_sequence(ag.tensor(x), lengths, enforce_sorted=False)
+    theirs = TR.pack_padded_sequence(torch.tensor(x), torch.tensor(lengths),
+                                     enforce_sorted=False)
+    np.testing.assert_array_equal(_np(ours.batch_sizes), _np(theirs.batch_sizes))
+    order = _np(ours.sorted_indices)
+    np.testing.assert_array_equal(np.sort(order), np.arange(len(lengths)))
+    by_length = np.asarray(lengths)[order]
+    assert np.all(np.diff(by_length) <= 0)                          # non-increasing lengths
+    assert np.all(np.diff(order)[np.diff(by_length) == 0] > 0)      # ties by increasing index
+    np.testing.assert_array_equal(order[_np(ours.unsorted_indices)], np.arange(len(lengths)))
+    a, al = R.pad_packed_sequence(ours, padding_value=-1.5)
+    t, tl = TR.pad_packed_sequence(theirs, padding_value=-1.5)
+    np.testing.assert_array_equal(a.data, t.numpy())
+    np.testing.assert_array_equal(al.data, tl.numpy())
+    ours_lstm, theirs_lstm = make_pair("LSTM", np.float32, input_size=3, hidden_size=4)
+    run_and_compare(ours_lstm, theirs_lstm, x, lengths=lengths, enforce_sorted=False,
+                    dtype=np.float32, where="LSTM packed, 20 tied lengths")
+
+
 def test_pack_padded_requires_sorted_lengths():
     x = ag.zeros(5, 3, 2)
     with pytest.raises(RuntimeError, match="sorted in decreasing order"):
