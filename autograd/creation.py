@@ -3,6 +3,8 @@
 Floating results take the default dtype (float32) unless a dtype is given; random draws come
 from one numpy Generator that `manual_seed` resets.
 """
+from itertools import chain
+
 import numpy as np
 
 from . import dtypes
@@ -49,19 +51,59 @@ def _float(dtype):
 
 
 def tensor(data, dtype=None, requires_grad=False):
-    """A new tensor copying data; Python floats become float32, ints int64, bools bool."""
+    """A new tensor copying data; Python floats become the default dtype (float32), ints int64,
+    bools bool; numpy scalars and arrays keep their dtype; a (nested) list or tuple takes the
+    promotion of its elements' dtypes, as in PyTorch."""
     if isinstance(data, Tensor):
         data = data.data
     dtype = dtypes.to_dtype(dtype)
-    arr = np.array(data, dtype=dtype)
-    if dtype is None:
-        if arr.dtype == np.float64 and not isinstance(data, (np.ndarray, np.generic)):
+    if dtype is not None:
+        return _finish(np.array(data, dtype=dtype), requires_grad)
+    inferred = _sequence_dtype(data) if type(data) in (list, tuple) else None
+    arr = np.array(data, dtype=inferred)
+    if inferred is None and not isinstance(data, (np.ndarray, np.generic)):
+        if arr.dtype == np.float64:
             arr = arr.astype(dtypes.get_default_dtype())
-        elif arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, np.generic)):
+        elif arr.dtype.kind in "iu":
             arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "biuf":
-            raise TypeError(f"tensor: could not infer a dtype for data of type {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: could not infer a dtype for data of type {arr.dtype}")
     return _finish(arr, requires_grad)
+
+
+_PY_SCALAR = {float: None, int: dtypes.int64, bool: dtypes.bool_}   # None: the default float
+
+
+def _sequence_dtype(data):
+    """torch.tensor's dtype of a nested list/tuple: each element's dtype (a Python float the
+    default float, an int int64, a bool bool; a numpy scalar, array or Tensor its own),
+    promoted by category, bool < integer < floating: within the highest category present the
+    widest dtype (numpy's promotion, e.g. uint8 with int8 -> int16), so [np.int32, 2.5] ->
+    float32 where numpy gives float64. None when an element is of another type (np.array then
+    decides, or raises)."""
+    found = set()
+    level = data                      # all elements at one nesting depth, walked depth by depth
+    while level:
+        types = set(map(type, level))
+        inner = []
+        for tp in types:
+            if tp in _PY_SCALAR:
+                found.add(_PY_SCALAR[tp] or dtypes.get_default_dtype())
+            elif issubclass(tp, np.generic):
+                found.add(np.dtype(tp))
+            elif tp is list or tp is tuple:
+                inner.append(level if len(types) == 1 else [x for x in level if type(x) is tp])
+            elif tp is np.ndarray:
+                found.update(x.dtype for x in level if type(x) is tp)
+            elif issubclass(tp, Tensor):
+                found.update(x.data.dtype for x in level if type(x) is tp)
+            else:
+                return None
+        level = list(chain.from_iterable(chain.from_iterable(inner)))
+    if not found:
+        return dtypes.get_default_dtype()
+    top = max(dtypes._category(d) for d in found)
+    return np.result_type(*[d for d in found if dtypes._category(d) == top])
 
 
 def as_tensor(data, dtype=None):

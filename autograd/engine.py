@@ -133,8 +133,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             if type(grad_inputs) is not tuple:
                 grad_inputs = (grad_inputs,)
             edges = node.edges
-            if len(grad_inputs) < len(edges):
-                _check_count(node, grad_inputs, edges)
+            if len(grad_inputs) != len(edges):
+                grad_inputs = _check_count(node, grad_inputs, edges)
             for edge, gi in zip(edges, grad_inputs):
                 if edge is None or gi is None:
                     continue
@@ -170,6 +170,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, accumulate):
             for hook in leaf._hooks:
                 new = hook(g)
                 if new is not None:
+                    _check_hook_result(hook, g, new)
                     g = new
         i = capture_leaf.get(id(leaf)) if capture_leaf else None
         if i is not None:
@@ -222,6 +223,7 @@ def _output_hooks(node, grads, capture_node, captured, handed_out):
                 for hook in hooks:
                     new = hook(grads[nr])
                     if new is not None:
+                        _check_hook_result(hook, grads[nr], new)
                         grads[nr] = new
     if node._retained:
         for nr, ref in node._retained.items():
@@ -248,9 +250,33 @@ def _fill_missing(node, grads):
 
 
 def _check_count(node, grad_inputs, edges):
-    if any(e is not None for e in edges[len(grad_inputs):]):
-        raise RuntimeError(f"{node.name()}: backward returned {len(grad_inputs)} gradients "
-                           f"but forward had {len(edges)} inputs")
+    """backward returned a number of gradients other than one per forward input: accept
+    trailing Nones beyond the inputs (as PyTorch does) and missing gradients for inputs that
+    need none; anything else raises. Returns the gradients trimmed to the inputs."""
+    n, expected = len(grad_inputs), len(edges)
+    if n > expected:
+        ok = all(g is None for g in grad_inputs[expected:])
+    else:
+        ok = all(e is None for e in edges[n:])
+    if not ok:
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {expected}, got {n})")
+    return grad_inputs[:expected]
+
+
+def _check_hook_result(hook, g, new):
+    """A tensor hook may replace the gradient only by one of the same shape."""
+    if not isinstance(new, Tensor):
+        raise TypeError(f"hook {_hook_name(hook)!r} must return a Tensor or None, got "
+                        f"{type(new).__name__}")
+    if new.data.shape != g.data.shape:
+        raise RuntimeError(f"hook {_hook_name(hook)!r} has changed the size of value: it "
+                           f"returned a gradient of shape {tuple(new.shape)} for a tensor of "
+                           f"shape {tuple(g.shape)}")
+
+
+def _hook_name(hook):
+    return getattr(hook, "__name__", type(hook).__name__)
 
 
 def _check_is_tensor(node, g):

@@ -185,6 +185,9 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return self.data.shape
+        if self.data.ndim == 0:
+            raise IndexError(f"size: dimension specified as {dim} but tensor has no "
+                             "dimensions")
         return self.data.shape[_wrap_dim(dim, self.data.ndim, "size")]
 
     def numel(self):
@@ -254,11 +257,42 @@ class Tensor:
                     " is being used in an in-place operation; wrap it in no_grad() or use an "
                     "out-of-place op")
             if self._base is not None:
-                raise RuntimeError(
-                    f"{op_name}: in-place modification of a view (shape {tuple(self.shape)}) "
-                    "is not supported while recording gradients; clone() the view, write to "
-                    "its base tensor, or use an out-of-place op")
+                return self._inplace_through_base(op_name, out_of_place, args, kwargs)
         result = out_of_place(self, *args, **kwargs)
+        self._check_inplace_result(op_name, result)
+        np.copyto(self.data, result.data, casting="unsafe")
+        self._vc[0] += 1
+        if recording:
+            # a non-differentiable result (e.g. eq_) leaves self detached, never a new leaf
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self._requires_grad = result.grad_fn is not None
+            views = self.__dict__.get("_views")
+            if views:
+                _replay_views(views)
+        return self
+
+    def _inplace_through_base(self, op_name, out_of_place, args, kwargs):
+        """_inplace on a view while recording: the op's result written into the base as one
+        recorded op (ops/view_write.py), which then re-derives this view's grad_fn."""
+        base = self._base
+        if base.grad_fn is None and base._requires_grad:
+            raise RuntimeError(
+                f"{op_name}: a view (shape {tuple(self.shape)}) of a leaf Tensor that requires "
+                "grad is being used in an in-place operation; wrap it in no_grad() or use an "
+                "out-of-place op")
+        if "_replay" not in self.__dict__:
+            raise RuntimeError(
+                f"{op_name}: this view (shape {tuple(self.shape)}) was made in no_grad mode "
+                "and is being modified in place with grad mode on; make it in grad mode or "
+                "clone() it")
+        from .ops.view_write import write_view
+        result = out_of_place(self, *args, **kwargs)
+        self._check_inplace_result(op_name, result)
+        base._inplace(op_name, write_view, self, result)
+        return self
+
+    def _check_inplace_result(self, op_name, result):
         if result.shape != self.shape:
             raise RuntimeError(
                 f"{op_name}: output with shape {tuple(self.shape)} doesn't match the "
@@ -271,17 +305,6 @@ class Tensor:
             raise RuntimeError(
                 f"{op_name}: tensor of shape {tuple(self.shape)} is a read-only (expanded or "
                 "broadcast) view; clone() it before writing in place")
-        np.copyto(self.data, result.data, casting="unsafe")
-        self._vc[0] += 1
-        if recording:
-            # a non-differentiable result (e.g. eq_) leaves self detached, never a new leaf
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
-            self._requires_grad = result.grad_fn is not None
-            views = self.__dict__.get("_views")
-            if views:
-                _replay_views(views)
-        return self
 
 
 def _replay_views(views):

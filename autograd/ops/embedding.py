@@ -27,13 +27,15 @@ class Embedding(Function):
     def forward(ctx, weight, index, row_scale):
         """weight: (V, D), index: (...) intp in [0, V), row_scale: (M,) or None (M =
         index.size) -> (..., D)."""
-        ctx.num, ctx.index, ctx.row_scale = weight.data.shape[0], index.reshape(-1), row_scale
+        ctx.num = weight.data.shape[0]
+        ctx.save_arrays(index.reshape(-1), row_scale)
         return np.take(weight.data, index, axis=0)
 
     @staticmethod
     def backward(ctx, g):
+        index, row_scale = ctx.saved_arrays
         rows = g.reshape(-1, g.shape[-1])
-        return EmbeddingBackward.apply(rows, ctx.index, ctx.row_scale, ctx.num), None, None
+        return EmbeddingBackward.apply(rows, index, row_scale, ctx.num), None, None
 
 
 class EmbeddingBackward(Function):
@@ -42,7 +44,7 @@ class EmbeddingBackward(Function):
         """rows: (M, D), index: (M,) -> (num, D); out[index[i]] += row_scale[i] rows[i]."""
         import scipy.sparse
 
-        ctx.index, ctx.row_scale = index, row_scale
+        ctx.save_arrays(index, row_scale)
         dtype = rows.dtype
         m = index.size
         order = np.argsort(index, kind="stable")           # CSR: column i in row index[i]
@@ -54,9 +56,10 @@ class EmbeddingBackward(Function):
 
     @staticmethod
     def backward(ctx, gg):
-        drows = Embedding.apply(gg, ctx.index, None)       # dg_i = s_i gg[index_i]
-        if ctx.row_scale is not None:
-            drows = drows * _const(ctx.row_scale.astype(gg.dtype)[:, None])
+        index, row_scale = ctx.saved_arrays
+        drows = Embedding.apply(gg, index, None)           # dg_i = s_i gg[index_i]
+        if row_scale is not None:
+            drows = drows * _const(row_scale.astype(gg.dtype)[:, None])
         return drows, None, None, None
 
 

@@ -72,15 +72,17 @@ class _SelectIndex(Function):
     @staticmethod
     def forward(ctx, x, idx, axis, keepdim):
         """x: (..., n, ...), idx: (..., 1, ...) int64 -> values (keepdim) or squeezed."""
-        ctx.shape, ctx.idx, ctx.axis, ctx.keepdim = x.data.shape, idx, axis, keepdim
+        ctx.shape, ctx.axis, ctx.keepdim = x.data.shape, axis, keepdim
+        ctx.save_arrays(idx)
         v = np.take_along_axis(x.data, idx, axis)
         return v if keepdim else np.squeeze(v, axis)
 
     @staticmethod
     def backward(ctx, g):
+        idx, = ctx.saved_arrays
         axis, n = ctx.axis, ctx.shape[ctx.axis]
         pos = np.arange(n).reshape((n,) + (1,) * (len(ctx.shape) - axis - 1))
-        onehot = (pos == ctx.idx).astype(g.dtype)                  # dx = g↑ * onehot(idx)
+        onehot = (pos == idx).astype(g.dtype)                  # dx = g↑ * onehot(idx)
         return _keep(g, (axis,), ctx.keepdim) * _const(onehot), None, None, None
 
 

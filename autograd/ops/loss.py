@@ -116,19 +116,33 @@ def class_targets(op, x, target, weight, ignore_index):
 
 
 def _reduce(ctx, loss, tg, reduction):
-    """loss: (N, 1, d1, ...) -> the reduced loss; ctx.scale: the per-sample factor of the
-    gradient ((N, 1, ...) array: 1/sum w_t where valid and 0 elsewhere, for 'mean'; else 1)."""
+    """loss: (N, 1, d1, ...) -> the reduced loss. Saves tg and the per-sample factor of the
+    gradient, scale ((N, 1, ...) array: 1/sum w_t where valid and 0 elsewhere, for 'mean';
+    else 1), for backward (`_saved_targets`)."""
     ctx.reduction = reduction
-    ctx.scale = 1.0
+    scale = None
     if reduction == "none":
-        return loss[:, 0]
-    total = loss.sum(dtype=loss.dtype)
-    if reduction == "sum":
-        return np.asarray(total)
-    denom = tg.w_t.sum(dtype=tg.w_t.dtype)
-    ctx.scale = _mean_scale(tg, denom)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(total / denom)
+        out = loss[:, 0]
+    elif reduction == "sum":
+        out = np.asarray(loss.sum(dtype=loss.dtype))
+    else:
+        total = loss.sum(dtype=loss.dtype)
+        denom = tg.w_t.sum(dtype=tg.w_t.dtype)
+        scale = _mean_scale(tg, denom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.asarray(total / denom)
+    # the per-sample arrays as saved arrays, freed by backward; the per-class ones stay
+    ctx.tg_classes = (tg.w_b, tg.w_sum, tg.num_classes)
+    ctx.save_arrays(tg.t, tg.valid, tg.valid_f, tg.w_t, *(() if scale is None else (scale,)))
+    return out
+
+
+def _saved_targets(ctx):
+    """-> (tg, scale) as `_reduce` saved them (scale 1.0 unless the reduction is 'mean')."""
+    tg = _Targets()
+    tg.t, tg.valid, tg.valid_f, tg.w_t, *scale = ctx.saved_arrays
+    tg.w_b, tg.w_sum, tg.num_classes = ctx.tg_classes
+    return tg, (scale[0] if scale else 1.0)
 
 
 def _mean_scale(tg, denom):
@@ -164,19 +178,19 @@ class NLLLoss(Function):
         """lp: (N, C, d1, ...) log-probabilities -> (N, d1, ...) or a 0-d loss."""
         picked = np.take_along_axis(lp.data, tg.t, axis=1)
         loss = np.where(tg.valid, -(tg.w_t * picked), 0).astype(lp.dtype)
-        ctx.tg, ctx.shape = tg, lp.shape
+        ctx.shape = lp.shape
         return _reduce(ctx, loss, tg, reduction)
 
     @staticmethod
     def backward(ctx, g):
         # dlp = -r w_t onehot(t): linear in g, with a constant coefficient array
-        tg = ctx.tg
+        tg, scale = _saved_targets(ctx)
         coef = np.zeros(ctx.shape, g.dtype)
         if is_grad_enabled():                      # recorded (create_graph): g on the tape
-            np.put_along_axis(coef, tg.t, -(tg.w_t * ctx.scale), axis=1)
+            np.put_along_axis(coef, tg.t, -(tg.w_t * scale), axis=1)
             return _upstream(ctx, g) * _const(coef), None, None
         r = _upstream_array(ctx, g)
-        np.put_along_axis(coef, tg.t, -(r * tg.w_t * ctx.scale), axis=1)
+        np.put_along_axis(coef, tg.t, -(r * tg.w_t * scale), axis=1)
         return _const(coef), None, None
 
 
@@ -216,19 +230,19 @@ class CrossEntropy(Function):
         if eps:
             loss -= (eps / tg.num_classes) * tg.valid_f * (ws - tg.w_sum * log_z)
         loss = np.where(tg.valid, loss, 0).astype(x.dtype, copy=False)
-        ctx.tg, ctx.eps = tg, eps
+        ctx.eps = eps
         ctx.save_for_backward(x, p)
         return _reduce(ctx, loss, tg, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, p = ctx.saved_tensors
-        tg, eps = ctx.tg, ctx.eps
+        (tg, scale), eps = _saved_targets(ctx), ctx.eps
         dtype = g.dtype
         if is_grad_enabled():
-            dx = _recorded_dx(_upstream(ctx, g), x, tg, eps, ctx.scale, dtype)
+            dx = _recorded_dx(_upstream(ctx, g), x, tg, eps, scale, dtype)
             return dx, None, None, None
-        a, b, q_sum = _target_parts(tg, eps, ctx.scale, _upstream_array(ctx, g), dtype)
+        a, b, q_sum = _target_parts(tg, eps, scale, _upstream_array(ctx, g), dtype)
         dx = np.multiply(p.data, q_sum, dtype=dtype)
         if b is not None:
             dx -= b if tg.w_b is None else b * tg.w_b
@@ -249,7 +263,8 @@ class CrossEntropyRows(Function):
         bad = cross_entropy_rows_forward(x.data, t, w, ignore_index, eps, p, loss, w_t)
         if bad >= 0:
             raise _out_of_bounds("cross_entropy", t[bad], x, t)
-        ctx.p, ctx.t, ctx.w, ctx.w_sum = p, t, w, w_sum
+        ctx.save_arrays(p, t, w)
+        ctx.w_sum = w_sum
         ctx.ignore_index, ctx.eps, ctx.reduction = ignore_index, eps, reduction
         ctx.save_for_backward(x)
         ctx.denom = 1.0
@@ -267,14 +282,14 @@ class CrossEntropyRows(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        t, w, eps, ignore_index = ctx.t, ctx.w, ctx.eps, ctx.ignore_index
+        p, t, w = ctx.saved_arrays
+        eps, ignore_index = ctx.eps, ctx.ignore_index
         if is_grad_enabled():                  # create_graph: CrossEntropy's recorded form
             tg = class_targets("cross_entropy", x, t, w, ignore_index)
             scale = _mean_scale(tg, ctx.denom) if ctx.reduction == "mean" else 1.0
             upstream = g.unsqueeze(1) if ctx.reduction == "none" else g
             dx = _recorded_dx(upstream, x, tg, eps, scale, x.dtype)
             return dx, None, None, None, None, None, None
-        p = ctx.p
         if ctx.reduction == "none":
             r = np.ascontiguousarray(g.data, dtype=p.dtype)
         else:

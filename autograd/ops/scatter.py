@@ -12,6 +12,9 @@ i's own coordinate elsewhere); repeated positions accumulate in the adjoints.
     scatter(x, d, idx, s)          dx = scatter(g, d, idx, 0)
                                    ds = gather(g, d, idx) where s's write won, else 0
     take_along_dim(x, idx, d)      = gather on the broadcast operands
+
+The index arrays (and scatter's winners mask) are kept with ctx.save_arrays, so backward frees
+them with the saved tensors.
 """
 import numpy as np
 
@@ -114,18 +117,21 @@ def _pad_to(g, shape):
 class IndexSelect(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.shape, ctx.dim, ctx.index = x.data.shape, dim, index
+        ctx.shape, ctx.dim = x.data.shape, dim
+        ctx.save_arrays(index)
         return np.take(x.data, index, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(_zeros(ctx.shape, g.dtype), ctx.dim, ctx.index, g, 1), None, None
+        index, = ctx.saved_arrays
+        return IndexAdd.apply(_zeros(ctx.shape, g.dtype), ctx.dim, index, g, 1), None, None
 
 
 class IndexAdd(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src, alpha):
-        ctx.dim, ctx.index, ctx.alpha = dim, index, alpha
+        ctx.dim, ctx.alpha = dim, alpha
+        ctx.save_arrays(index)
         out = x.data.copy()
         shape = [1] * src.data.ndim
         shape[dim] = index.size
@@ -136,9 +142,10 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, g):
+        index, = ctx.saved_arrays
         ds = None
         if ctx.needs_input_grad[3]:
-            ds = IndexSelect.apply(g, ctx.dim, ctx.index)
+            ds = IndexSelect.apply(g, ctx.dim, index)
             if ctx.alpha != 1:
                 ds = ds * ctx.alpha
         return g, None, None, ds, None
@@ -182,50 +189,56 @@ def index_add(input, dim, index, source, *, alpha=1):
 class Gather(Function):
     @staticmethod
     def forward(ctx, x, dim, index):
-        ctx.shape, ctx.dim, ctx.index = x.data.shape, dim, index
+        ctx.shape, ctx.dim = x.data.shape, dim
+        ctx.save_arrays(index)
         sub = x.data[tuple(slice(None) if d == dim else slice(0, n)
                            for d, n in enumerate(index.shape))]
         return np.take_along_axis(sub, index, axis=dim)
 
     @staticmethod
     def backward(ctx, g):
-        return ScatterAdd.apply(_zeros(ctx.shape, g.dtype), ctx.dim, ctx.index, g), None, None
+        index, = ctx.saved_arrays
+        return ScatterAdd.apply(_zeros(ctx.shape, g.dtype), ctx.dim, index, g), None, None
 
 
 class ScatterAdd(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index, ctx.src_shape = dim, index, src.data.shape
+        ctx.dim, ctx.src_shape = dim, src.data.shape
+        ctx.save_arrays(index)
         out = x.data.copy()
         add_at(out, _along_positions(out.shape, dim, index), src.data[_corner(index.shape)])
         return out
 
     @staticmethod
     def backward(ctx, g):
+        index, = ctx.saved_arrays
         ds = None
         if ctx.needs_input_grad[3]:
-            ds = _pad_to(Gather.apply(g, ctx.dim, ctx.index), ctx.src_shape)
+            ds = _pad_to(Gather.apply(g, ctx.dim, index), ctx.src_shape)
         return g, None, None, ds
 
 
 class Scatter(Function):
     @staticmethod
     def forward(ctx, x, dim, index, src):
-        ctx.dim, ctx.index, ctx.src_shape = dim, index, src.data.shape
+        ctx.dim, ctx.src_shape = dim, src.data.shape
         out = x.data.copy()
         vals = src.data[_corner(index.shape)] if src.data.ndim else src.data
-        ctx.win = put(out, _along_positions(out.shape, dim, index), vals)
+        win = put(out, _along_positions(out.shape, dim, index), vals)
+        ctx.save_arrays(index, win)
         return out
 
     @staticmethod
     def backward(ctx, g):
+        index, win = ctx.saved_arrays
         dx = ds = None
         if ctx.needs_input_grad[0]:
-            dx = Scatter.apply(g, ctx.dim, ctx.index, _zeros((), g.dtype))
+            dx = Scatter.apply(g, ctx.dim, index, _zeros((), g.dtype))
         if ctx.needs_input_grad[3]:
-            ds = Gather.apply(g, ctx.dim, ctx.index)
-            if ctx.win is not None:      # an overwritten write gets no gradient
-                ds = ds * Tensor._make(ctx.win.astype(g.dtype), False, None, 0)
+            ds = Gather.apply(g, ctx.dim, index)
+            if win is not None:          # an overwritten write gets no gradient
+                ds = ds * Tensor._make(win.astype(g.dtype), False, None, 0)
             ds = _pad_to(ds, ctx.src_shape)
         return dx, None, None, ds
 

@@ -9,8 +9,36 @@ import torch
 import autograd as ag
 
 
-@pytest.mark.parametrize("data", [[1.0, 2.0], [1, 2], [True, False], 3.5, 7, [[1, 2], [3, 4]]],
-                         ids=str)
+@pytest.mark.parametrize("data", [
+    [1.0, 2.0], [1, 2], [True, False], 3.5, 7, [[1, 2], [3, 4]], [], [[]],
+    # numpy scalars and arrays keep their dtype; a list promotes its elements' dtypes
+    [np.float64(1.5)],
+    [np.float32(1.5)],
+    [np.float16(1.5)],
+    [np.int32(2)],
+    [np.int8(2)],
+    [np.uint8(2)],
+    [np.bool_(True)],
+    np.float64(1.5),
+    np.int32(2),
+    np.array(1.5),
+    np.array(2, np.int32),
+    [1.5, np.float64(2.5)],
+    [np.float32(1.5), np.float64(2.5)],
+    [np.int32(1), np.float64(2.5)],
+    [np.int32(1), 2.5],                        # float32, where numpy would give float64
+    [np.int32(1), 2],
+    [np.int32(1), np.int64(2)],
+    [np.int32(1), np.float32(2.0)],
+    [np.float16(1.0), np.int64(2)],
+    [True, np.int32(2)],
+    [np.bool_(True), 2.5],
+    [np.uint8(2), np.int8(2)],                 # int16
+    [[np.float64(1.5)], [2.5]],
+    ((1.5,), (np.float32(2.5),)),
+    [np.array([1, 2], np.int32), np.array([3, 4], np.int32)],
+    [np.array([1.0, 2.0], np.float32), np.array([1.0, 2.0])],
+], ids=repr)
 def test_tensor_infers_dtype_like_torch(data):
     assert ag.tensor(data).dtype == torch.tensor(data).numpy().dtype
     assert ag.tensor(data).shape == tuple(torch.tensor(data).shape)

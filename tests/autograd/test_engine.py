@@ -8,6 +8,9 @@ import pytest
 import torch
 
 import autograd as ag
+from autograd.ops.embedding import embedding_lookup
+from autograd.ops.loss import cross_entropy_nd, nll_loss_nd
+from autograd.viz._graph import held_arrays
 
 
 def leaf(*values, dtype=ag.float64):
@@ -151,11 +154,13 @@ def test_inplace_bumps_version_and_shares_with_views():
     np.testing.assert_allclose(x.data, [2.0] * 4)
 
 
-def test_inplace_on_view_while_recording_raises():
+def test_inplace_on_view_while_recording_writes_through_the_base():
+    # (tests/autograd/test_inplace.py has the cases against PyTorch)
     w = leaf(1.0, 2.0, 3.0, 4.0)
     h = w * 1.0
-    with pytest.raises(RuntimeError, match="view"):
-        h.reshape(2, 2).mul_(2.0)
+    h.reshape(2, 2).mul_(2.0)
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.data, [2.0] * 4)
 
 
 def test_inplace_dtype_and_shape_errors():
@@ -193,6 +198,50 @@ def test_enable_grad_inside_no_grad_and_set_grad_enabled():
     assert not ag.is_grad_enabled()
     ag.set_grad_enabled(True)
     assert ag.is_grad_enabled()
+
+
+@pytest.mark.parametrize("mode, outer", [
+    ("no_grad", True), ("no_grad()", True), ("enable_grad", False), ("enable_grad()", False),
+    ("set_grad_enabled(False)", True), ("set_grad_enabled(True)", False),
+])
+def test_grad_mode_decorators_bare_and_on_generators_like_torch(mode, outer):
+    def modes(lib):
+        decorate = eval("lib." + mode)                  # e.g. lib.no_grad or lib.no_grad()
+
+        @decorate
+        def plain():
+            return lib.is_grad_enabled()
+
+        @decorate
+        def gen():
+            sent = yield lib.is_grad_enabled()
+            yield sent, lib.is_grad_enabled()
+            try:
+                yield "wait"
+            except ValueError:
+                yield "thrown", lib.is_grad_enabled()
+
+        seen = [plain.__name__, plain(), lib.is_grad_enabled()]
+        it = gen()
+        seen += [next(it), lib.is_grad_enabled(), it.send("x"), next(it),
+                 it.throw(ValueError), lib.is_grad_enabled()]
+        it.close()
+        return seen + [lib.is_grad_enabled()]
+
+    for lib in (ag, torch):
+        lib.set_grad_enabled(outer)
+        try:
+            got = modes(lib)
+        finally:
+            lib.set_grad_enabled(True)
+        if lib is ag:
+            ours = got
+    assert ours == got
+
+
+def test_bare_no_grad_rejects_a_non_function():
+    with pytest.raises(TypeError, match="no_grad: takes no arguments.*got int"):
+        ag.no_grad(3)
 
 
 def test_leaf_hook_sees_summed_gradient_and_can_replace_it():
@@ -281,6 +330,57 @@ def test_custom_function_two_outputs_and_saved_output():
     np.testing.assert_allclose(x.grad.data, y.data)
 
 
+def _returning(*grads):
+    """A custom Function y = x * w whose backward returns `grads` (callables of g, or None)."""
+    class Scale(ag.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            return x.data * w.data
+
+        @staticmethod
+        def backward(ctx, g):
+            return tuple(None if f is None else f(g) for f in grads)
+    return Scale
+
+
+@pytest.mark.parametrize("grads, w_grad, message", [
+    ((lambda g: g, lambda g: g, lambda g: g), False, r"expected 2, got 3"),
+    ((lambda g: g, None, lambda g: g), False, r"expected 2, got 3"),
+    ((lambda g: g,), True, r"expected 2, got 1"),
+], ids=["extra_gradient", "extra_after_none", "missing_needed"])
+def test_custom_function_wrong_number_of_gradients_raises_like_torch(grads, w_grad, message):
+    x = leaf(1.0, 2.0)
+    w = ag.tensor([3.0, 4.0], dtype=ag.float64, requires_grad=w_grad)
+    y = _returning(*grads).apply(x, w)
+    with pytest.raises(RuntimeError, match=rf"function ScaleBackward returned an incorrect "
+                                           rf"number of gradients \({message}\)"):
+        y.sum().backward()
+
+
+@pytest.mark.parametrize("grads", [
+    (lambda g: g, None, None),      # trailing Nones beyond the inputs: accepted, as in torch
+    (lambda g: g,),                 # none for an input needing none (torch raises; ops
+                                    # such as add(a, b, alpha) rely on this leniency)
+], ids=["trailing_nones", "missing_unneeded"])
+def test_custom_function_tolerated_gradient_counts(grads):
+    x = leaf(1.0, 2.0)
+    w = ag.tensor([3.0, 4.0], dtype=ag.float64)
+    _returning(*grads).apply(x, w).sum().backward()
+    np.testing.assert_allclose(x.grad.data, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("on_leaf", [True, False], ids=["leaf", "non_leaf"])
+@pytest.mark.parametrize("shape", [(3,), (1,), (2, 2), ()], ids=str)
+def test_hook_changing_the_gradient_shape_raises_like_torch(on_leaf, shape):
+    for lib in (ag, torch):
+        x = lib.ones(2, dtype=lib.float64, requires_grad=True)
+        t = x if on_leaf else x * 2.0
+        t.register_hook(lambda g, lib=lib: lib.ones(shape, dtype=lib.float64))
+        with pytest.raises(RuntimeError, match="hook '<lambda>' has changed the size of value"):
+            (t * 2.0).sum().backward()
+        assert x.grad is None
+
+
 class SquareOnArrays(ag.Function):
     """y = x**2 with 2x kept as a private array (save_arrays), as fused kernels do."""
     @staticmethod
@@ -307,6 +407,43 @@ def test_saved_arrays_are_returned_as_arrays_and_freed_after_backward():
         y.sum().backward()
     with ag.no_grad():                                  # off the tape: nothing is kept
         assert SquareOnArrays.apply(x).grad_fn is None
+
+
+def _index(*rows):
+    return ag.tensor(list(rows))
+
+
+INDEX_KEEPING = [   # (id, f(x) for x: (3, 4)): ops whose backward needs index arrays
+    ("sort", lambda x: x.sort(1).values),
+    ("topk", lambda x: x.topk(2, 0).values),
+    ("gather", lambda x: x.gather(1, _index([0, 2], [1, 1], [3, 0]))),
+    ("take_along_dim", lambda x: ag.take_along_dim(x, _index([0], [2], [1]), 1)),
+    ("index_select", lambda x: x.index_select(1, _index(3, 0, 3))),
+    ("index_add", lambda x: ag.index_add(x, 1, _index(3, 0), x[:, :2] * 2.0)),
+    ("scatter_repeated", lambda x: ag.scatter(x, 1, _index([0, 0], [1, 2], [3, 3]), x * 2.0)),
+    ("scatter_add", lambda x: ag.scatter_add(x, 1, _index([0, 0], [1, 2], [3, 3]), x * 2.0)),
+    ("max_dim", lambda x: x.max(1).values),
+    ("min_dim", lambda x: x.min(0).values),
+    ("embedding", lambda x: embedding_lookup(x, np.array([[0, 2], [2, 1]]), padding_idx=1)),
+    ("nll_loss", lambda x: nll_loss_nd(x, _index(0, 3, 1))),
+    ("cross_entropy_rows", lambda x: cross_entropy_nd(x, _index(0, 3, 1), label_smoothing=0.1)),
+    ("cross_entropy_nd", lambda x: cross_entropy_nd(x.reshape(3, 4, 1), _index([0], [3], [1]))),
+]
+
+
+@pytest.mark.parametrize("name,f", INDEX_KEEPING, ids=[c[0] for c in INDEX_KEEPING])
+def test_saved_index_arrays_are_freed_after_backward(name, f):
+    x = ag.tensor(np.arange(12.0).reshape(3, 4) % 5 / 4, dtype=ag.float64, requires_grad=True)
+    y = f(x)
+    node = y.grad_fn
+    assert held_arrays(node)                            # the index arrays, kept for backward
+    y.sum().backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.sum().backward()                                  # the retained graph runs again
+    np.testing.assert_allclose(x.grad.data, 2 * first)
+    assert held_arrays(node) == [] and node._arrays is None     # freed with the saved tensors
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.sum().backward()
 
 
 def test_saved_output_does_not_form_a_reference_cycle():

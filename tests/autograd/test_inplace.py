@@ -130,3 +130,67 @@ def test_views_of_parameters_are_not_registered():
     for _ in range(200):
         h.reshape(-1)
     assert len(h._views) < 130                       # and drops the dead as it grows
+
+
+# -- in-place on a view while recording (the write goes into its base) --------------------
+def _write_case(lib, case):
+    make = ag.tensor if lib is ag else torch.tensor
+    w = make(np.arange(1.0, 7.0), requires_grad=True)              # float64
+    o = make(np.array([0.5, 1.5]), requires_grad=True)
+    h = w * 1.0
+    if case == "slice_mul":
+        v = h[0:2]
+        v.mul_(o)
+        loss = (h * h).sum() + (v * v).sum()
+    elif case == "augmented_slice":                    # h[1:3] += o: getitem, iadd, setitem
+        h[1:3] += o
+        loss = (h * h).sum()
+    elif case == "column_of_reshape":
+        v = h.reshape(2, 3)
+        v[:, 0] *= o
+        loss = (h * w).sum() + (v * v).sum()
+    elif case == "view_of_view":
+        v = h[2:]
+        v[1:3].mul_(o)
+        loss = (h * h).sum() + (v * v).sum()
+    elif case == "transposed_row":
+        v = h.reshape(3, 2).t()
+        v[0].add_(o[0] * o[1])
+        loss = (h ** 3).sum()
+    elif case == "unary_on_view":
+        v = h[3:]
+        v.clamp_(max=4.5)
+        v.tanh_()
+        loss = (h * o[1]).sum()
+    found = (ag.grad if lib is ag else torch.autograd.grad)(loss, [w, o])
+    return [np.asarray(g.data) if lib is ag else g.numpy() for g in found]
+
+
+@pytest.mark.parametrize("case", ["slice_mul", "augmented_slice", "column_of_reshape",
+                                  "view_of_view", "transposed_row", "unary_on_view"])
+def test_inplace_on_a_view_writes_through_its_base(case):
+    for ours, want in zip(_write_case(ag, case), _write_case(torch, case)):
+        np.testing.assert_allclose(ours, want, rtol=1e-12)
+
+
+def test_write_through_a_view_has_second_derivatives():
+    w = ag.tensor(BASE, dtype=ag.float64, requires_grad=True)
+
+    def f(w):
+        h = w * w
+        h[1:, ::2] *= w[0, :2]
+        return h
+    assert ag.autograd.gradgradcheck(f, [w])
+
+
+def test_inplace_on_views_that_cannot_take_it_raises():
+    w = ag.tensor(BASE, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view .* of a leaf Tensor that requires grad"):
+        w[0].mul_(2.0)
+    h = w * 1.0
+    with ag.no_grad():
+        v = h[0]
+    with pytest.raises(RuntimeError, match="made in no_grad mode"):
+        v.mul_(w[0])
+    with pytest.raises(RuntimeError, match="read-only"):
+        h[0].expand(2, 4).mul_(2.0)

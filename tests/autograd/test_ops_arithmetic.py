@@ -37,6 +37,24 @@ def test_floor_divide():
              [(3, 4), (4,)], grad=False)
 
 
+FLOOR_DIVIDE = [   # (id, ours, PyTorch's): PyTorch has no derivative for floor_divide
+    ("function", lambda a, b: ag.floor_divide(a, b.abs() + 0.5),
+     lambda a, b: torch.floor_divide(a, b.abs() + 0.5)),
+    ("method", lambda a, b: a.floor_divide(b.abs() + 0.5),
+     lambda a, b: a.floor_divide(b.abs() + 0.5)),
+    ("function_scalar", lambda a, b: ag.floor_divide(a * b, 0.75),
+     lambda a, b: torch.floor_divide(a * b, 0.75)),
+    ("method_scalar", lambda a, b: (a * b).floor_divide(-1.5),
+     lambda a, b: (a * b).floor_divide(-1.5)),
+]
+
+
+@pytest.mark.parametrize("name,ours,ref", FLOOR_DIVIDE, ids=[c[0] for c in FLOOR_DIVIDE])
+@pytest.mark.parametrize("shapes", SHAPES, ids=str)
+def test_floor_divide_function_and_method(name, ours, ref, shapes):
+    check_op(ours, ref, shapes, grad=False)
+
+
 @pytest.mark.parametrize("shape", [(3, 4), (), (0,)], ids=str)
 def test_neg(shape):
     check_op(lambda a: -a, lambda a: -a, [shape])
@@ -47,8 +65,29 @@ def test_pow_scalar(e):
     check_op(lambda a: a ** e, lambda a: a ** e, [(3, 4)], low=0.2, high=2)
 
 
+@pytest.mark.parametrize("e", [2, 0.5, -1.5])
+@pytest.mark.parametrize("shape", [(), (0,), (2, 0)], ids=str)
+def test_pow_scalar_0d_and_size_0(shape, e):
+    check_op(lambda a: a ** e, lambda a: a ** e, [shape], low=0.2, high=2)
+
+
 def test_pow_tensor():
     check_op(lambda a, b: a ** b, lambda a, b: a ** b, [(3, 4), (4,)], low=0.2, high=2)
+
+
+@pytest.mark.parametrize("shapes", [
+    [(), ()],
+    [(), (3,)],
+    [(3,), ()],
+    [(0,), (0,)],
+    [(0, 3), (3,)],
+    [(2, 0), ()],
+    [(), (0,)],
+], ids=str)
+def test_pow_tensor_0d_and_size_0(shapes):
+    check_op(lambda a, b: a ** b, lambda a, b: a ** b, shapes, low=0.2, high=2)
+    check_op(ag.pow, torch.pow, shapes, low=0.2, high=2)
+    check_op(lambda a, b: a.pow(b), lambda a, b: a.pow(b), shapes, low=0.2, high=2)
 
 
 def test_rpow():
@@ -94,6 +133,12 @@ def test_cast_gradient():
     check_op(lambda a: a.double() * 2, lambda a: a.double() * 2, [(3,)], dtypes=(np.float32,))
     check_op(lambda a: a.float() * 2, lambda a: a.float() * 2, [(3,)], dtypes=(np.float64,),
              gradcheck=False)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)], ids=str)
+def test_long_truncates_toward_zero_without_grad(shape):
+    check_op(lambda a: a.long(), lambda a: a.long(), [shape], low=-3, high=3)
+    check_op(lambda a: a.long() * a, lambda a: a.long() * a, [shape], low=-3, high=3)
 
 
 def test_clone():

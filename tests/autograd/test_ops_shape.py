@@ -208,6 +208,30 @@ def test_T_reverses_all_dims():
     np.testing.assert_array_equal(x.T.data, x.data.transpose())
 
 
+@pytest.mark.parametrize("shape,dim", [
+    ((2, 3), None),
+    ((2, 3), 0),
+    ((2, 3), 1),
+    ((2, 3), -1),
+    ((2, 3), -2),
+    ((2, 0, 4), -2),
+    ((), None),
+    ((5,), -1),
+], ids=str)
+def test_size(shape, dim):
+    args = () if dim is None else (dim,)
+    ours, ref = ag.ones(shape).size(*args), torch.ones(shape).size(*args)
+    assert ours == ref and type(ours) is (tuple if dim is None else int)
+
+
+@pytest.mark.parametrize("shape,dim", [((2, 3), 2), ((2, 3), -3), ((), 0), ((), -1)], ids=str)
+def test_size_dim_out_of_range(shape, dim):
+    with pytest.raises(IndexError):
+        torch.ones(shape).size(dim)
+    with pytest.raises(IndexError):
+        ag.ones(shape).size(dim)
+
+
 # -- double backward ---------------------------------------------------------------------------
 DOUBLE = [
     ("cat", lambda x, y: ag.cat([x * x, y], 1), [(2, 3), (2, 2)]),
