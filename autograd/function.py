@@ -166,7 +166,9 @@ class Function:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
                     return _apply_recorded(cls, args)
-        raw = cls.forward(_new(_OffTapeContext), *args)
+        ctx = _new(_OffTapeContext)
+        ctx.needs_input_grad = _NO_GRAD.get(len(args)) or (False,) * len(args)
+        raw = cls.forward(ctx, *args)
         if type(raw) is np.ndarray:
             out = _make(raw, False, None, 0)
             if cls.is_view:
@@ -248,8 +250,8 @@ def _record(cls, ctx, args, raw):
 
 class _OffTapeContext:
     """The ctx of a forward that is not recorded: nothing needs a gradient, nothing is
-    saved. Attributes forward sets land in this throwaway object's __dict__."""
-    needs_input_grad = (False,) * 32
+    saved. Attributes forward sets land in this throwaway object's __dict__;
+    needs_input_grad: one False per input (set by Function.apply)."""
 
     def save_for_backward(self, *tensors):
         pass
@@ -264,7 +266,7 @@ class _OffTapeContext:
 _new = object.__new__
 _make = Tensor._make
 _weakref = weakref.ref
-_NO_GRAD = {n: (False,) * n for n in range(8)}
+_NO_GRAD = {n: (False,) * n for n in range(16)}      # an off-tape ctx's needs_input_grad
 
 
 def _share_version(view, src, cls, args, nr=0):

@@ -22,8 +22,9 @@ def view_region(view, array):
     cls, args, nr = view._replay
     source = args[0]
     parent = array if source._base is None else view_region(source, array)
-    out = cls.forward(object.__new__(_OffTapeContext), Tensor._make(parent, False, None, 0),
-                      *args[1:])
+    ctx = object.__new__(_OffTapeContext)
+    ctx.needs_input_grad = (False,) * len(args)
+    out = cls.forward(ctx, Tensor._make(parent, False, None, 0), *args[1:])
     return out[nr] if type(out) is tuple else out
 
 

@@ -309,6 +309,27 @@ class SplitSignOutputs(ag.Function):
         return gx, gy
 
 
+class SeesNeeds(ag.Function):
+    @staticmethod
+    def forward(ctx, x, y, scale):
+        ctx.seen = ctx.needs_input_grad
+        SeesNeeds.last = ctx.needs_input_grad
+        return x.data * y.data * scale
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g, None
+
+
+def test_needs_input_grad_has_one_entry_per_input():
+    x, y = leaf(1.0, 2.0), ag.ones(2)
+    SeesNeeds.apply(x, y, 2.0)
+    assert SeesNeeds.last == (True, False, False)
+    with ag.no_grad():
+        SeesNeeds.apply(x, y, 2.0)
+    assert SeesNeeds.last == (False, False, False)     # PyTorch: one False per input
+
+
 def test_custom_function():
     x = leaf(1.0, 2.0)
     y = Cube.apply(x, 2.0)
