@@ -302,18 +302,18 @@ def _fit_to_input(node, g, shape, dtype):
 def _accumulate(leaf, g, create_graph, handed_out):
     """leaf.grad += g. A gradient array that is a view, or already handed to another tensor
     in this pass, is copied so that in-place edits of one .grad never show in another."""
-    if leaf.grad is None:
+    if leaf._grad is None:
         if not create_graph:
             if id(g.data) in handed_out or not g.data.flags.owndata:
                 g = Tensor._make(g.data.copy(), False, None, 0)
             elif g._requires_grad:
                 g = g.detach()
             handed_out.add(id(g.data))
-        leaf.grad = g
-    elif create_graph or leaf.grad._requires_grad:
-        leaf.grad = leaf.grad + g
+        leaf._grad = g                  # shape and dtype are the leaf's (_fit_to_input)
+    elif create_graph or leaf._grad._requires_grad:
+        leaf._grad = leaf._grad + g
     else:
-        np.add(leaf.grad.data, g.data, out=leaf.grad.data, casting="unsafe")
+        np.add(leaf._grad.data, g.data, out=leaf._grad.data, casting="unsafe")
 
 
 def _check_finite(node, g):

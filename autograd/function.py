@@ -270,15 +270,15 @@ _NO_GRAD = {n: (False,) * n for n in range(16)}      # an off-tape ctx's needs_i
 
 
 def _share_version(view, src, cls, args, nr=0):
-    """A view (output nr of cls.apply(*args)) shares its base's version counter, so in-place
-    writes to either are seen. In grad mode it is also registered with its base (unless the
-    base is a leaf that requires grad: no in-place op is recorded on one), whose recorded
-    in-place ops then give it a new grad_fn (Tensor._inplace)."""
+    """A view (output nr of cls.apply(*args); the is_view ops return numpy views, ReshapeCopy
+    is not one) shares its base's version counter, so in-place writes to either are seen.
+    In grad mode it is also registered with its base (unless the base is a leaf that
+    requires grad: no in-place op is recorded on one), whose recorded in-place ops then give
+    it a new grad_fn (Tensor._inplace)."""
     view._vc = src._vc
     base = src._base if src._base is not None else src
     view._base = base
-    if _State.enabled and (base.grad_fn is not None or not base._requires_grad) and \
-            np.may_share_memory(view.data, base.data):
+    if _State.enabled and (base.grad_fn is not None or not base._requires_grad):
         view._replay = (cls, args, nr)
         views = base.__dict__.get("_views")
         if views is None:
