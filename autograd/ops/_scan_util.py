@@ -7,7 +7,7 @@ from ..tensor import Tensor
 
 SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backward scratch
 
-__all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes", "remember_inputs",
+__all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes",
            "recomputed_grads", "carray", "wrap", "rows_of", "initial_state", "input_gates",
            "linear_grads", "save", "saved"]
 
@@ -51,19 +51,14 @@ def saved(ctx):
     return tuple(tensors), data.reshape(-1, data.shape[-1]), ctx.saved_arrays
 
 
-def remember_inputs(ctx, tensors, recompute):
-    """Keep what a create_graph=True backward needs (recomputed_grads): the forward's
-    Tensor arguments in order and `recompute`, the same direction on the composed path (a
-    callable returning (out, final states); None: the scan was called directly)."""
-    ctx.recompute = recompute
-    ctx.inputs = tensors if recompute is not None else None
-
-
-def recomputed_grads(ctx, grads):
+def recomputed_grads(ctx, grads, inputs, states, weights):
     """The gradients of the forward's arguments for a backward under create_graph=True.
     The fused kernels are once-differentiable (their backward runs on arrays in numba), so
-    the forward is recomputed on the composed path and differentiated through that graph:
-    the gradients it returns are themselves differentiable."""
+    the forward is recomputed on the composed path (ctx.recompute(x, states, weights), given
+    by the layer; None when the scan was called directly) and differentiated through that
+    graph: the gradients it returns are themselves differentiable. inputs: the forward's
+    Tensor arguments in order (None where not given), from the saved tensors; states: the
+    initial states among them; weights: {stem: Tensor or None} as the layer names them."""
     if ctx.recompute is None:
         raise RuntimeError(
             f"{ctx.name()}: the fused recurrent scan is once-differentiable, so its backward "
@@ -71,10 +66,9 @@ def recomputed_grads(ctx, grads):
             "higher-order gradients: set `layer.fused = False` or wrap the forward in "
             "`with nn.rnn.fused_scan(False):`.")
     from ..engine import grad
-    saved(ctx)                                  # raises if an input changed in place since
-    out, finals = ctx.recompute()
+    out, finals = ctx.recompute(inputs[0], states, weights)
     needs = ctx.needs_input_grad
-    wanted = [t for t, need in zip(ctx.inputs, needs) if need]
+    wanted = [t for t, need in zip(inputs, needs) if need]
     pairs = [(o, g) for o, g in zip((out,) + tuple(finals), grads)
              if g is not None and o.requires_grad]
     found = iter(grad([o for o, _ in pairs], wanted, [g for _, g in pairs],

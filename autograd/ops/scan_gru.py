@@ -6,7 +6,7 @@ from ..grad_mode import _State
 from ..kernels import scan_gru as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
-                         linear_grads, recomputed_grads, remember_inputs, rows_of, save, saved,
+                         linear_grads, recomputed_grads, rows_of, save, saved,
                          step_sizes)
 
 __all__ = ["GRUScan", "gru_scan"]
@@ -41,7 +41,7 @@ class GRUScan(Function):
                            dtype == np.float32, hs, hn, h_n)
         out = hs.reshape(x.shape[:-1] + (hidden,))
         save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0, gates, hn))
-        remember_inputs(ctx, (x, state0, w_ih, w_hh, b_ih, b_hh), recompute)
+        ctx.recompute = recompute
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse = sizes, reverse
         return out, h_n
@@ -49,7 +49,10 @@ class GRUScan(Function):
     @staticmethod
     def backward(ctx, g_out, g_hn):
         if _State.enabled:                      # create_graph=True
-            return recomputed_grads(ctx, (g_out, g_hn))
+            (x, w_ih, w_hh, h0, b_ih, b_hh), _, _ = saved(ctx)
+            return recomputed_grads(ctx, (g_out, g_hn), (x, h0, w_ih, w_hh, b_ih, b_hh), (h0,),
+                                    dict(weight_ih=w_ih, weight_hh=w_hh, bias_ih=b_ih,
+                                         bias_hh=b_hh))
         (x, w_ih, w_hh, *_), hs, (rows, h0, gates, hn) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")

@@ -6,7 +6,7 @@ from ..grad_mode import _State
 from ..kernels import scan_threads as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
-                         initial_state, linear_grads, recomputed_grads, remember_inputs, rows_of,
+                         initial_state, linear_grads, recomputed_grads, rows_of,
                          save, saved, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
@@ -53,7 +53,7 @@ class LSTMScan(Function):
         out = hs.reshape(x.shape[:-1] + (proj,))
         save(ctx, (x, w_ih, w_hh, w_hr) + states + (b_ih, b_hh), out,
              (rows, h0, c0, gates, cs, tanh_c, m))
-        remember_inputs(ctx, (x,) + states + (w_ih, w_hh, b_ih, b_hh, w_hr), recompute)
+        ctx.recompute = recompute
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
         return out, h_n, c_n
@@ -61,7 +61,11 @@ class LSTMScan(Function):
     @staticmethod
     def backward(ctx, g_out, g_hn, g_cn):
         if _State.enabled:                      # create_graph=True
-            return recomputed_grads(ctx, (g_out, g_hn, g_cn))
+            (x, w_ih, w_hh, w_hr, h0, c0, b_ih, b_hh), _, _ = saved(ctx)
+            return recomputed_grads(
+                ctx, (g_out, g_hn, g_cn), (x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr), (h0, c0),
+                dict(weight_ih=w_ih, weight_hh=w_hh, bias_ih=b_ih, bias_hh=b_hh,
+                     weight_hr=w_hr))
         (x, w_ih, w_hh, w_hr, *_), hs, (rows, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
         dtype = gates.dtype
         dh = np.array(g_hn.data, dtype=dtype, order="C")

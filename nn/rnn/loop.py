@@ -54,7 +54,7 @@ def fused_scan_enabled():
 def run_direction(recurrence, x, state, w, sizes, reverse, fused, state_sizes):
     """x: (T, B, I) or packed rows (R, I), state: tuple of (B, size) Tensors or Nones (zeros),
     sizes: (T,) int64 array -> (out (T, B, size_0) or (R, size_0), final state tuple)."""
-    def composed():
+    def composed(x, state, w):
         batch = int(sizes[0])
         full = tuple(ag.zeros(batch, n, dtype=x.dtype) if s is None else s
                      for s, n in zip(state, state_sizes))
@@ -65,7 +65,7 @@ def run_direction(recurrence, x, state, w, sizes, reverse, fused, state_sizes):
         result = recurrence.scan(x, state, w, sizes, reverse, composed)
         if result is not None:
             return result
-    return composed()
+    return composed(x, state, w)
 
 
 def composed_direction(step, x, state, w, sizes, reverse):
