@@ -224,7 +224,7 @@ class Lerp(Function):
             ctx.save_for_backward(a, b, w)
         else:
             ctx.save_for_backward(None, None, w if isinstance(w, Tensor) else None)
-        ctx.weight = w
+        ctx.weight = None if isinstance(w, Tensor) else w     # a number (a Tensor is saved)
         a, b = a.data, b.data
         diff = b - a
         if isinstance(w, Tensor):
