@@ -57,6 +57,14 @@ def _clones(module, n):
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
+def _check_width(op, name, x, d_model):
+    """x: (..., d_model), or a clear error naming the layer and the argument."""
+    if not isinstance(x, ag.Tensor) or x.ndim not in (2, 3) or x.shape[-1] != d_model:
+        shape = tuple(x.shape) if isinstance(x, ag.Tensor) else type(x).__name__
+        raise RuntimeError(f"{op}: {name} of shape {shape} should be (S, N, E), (N, S, E) or "
+                           f"(S, E) with E = d_model = {d_model}")
+
+
 def _check_bool(name, value):
     if value is not None and not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be a bool or None, got {type(value).__name__}")
@@ -97,6 +105,7 @@ class TransformerEncoderLayer(_FeedForwardLayer):
         self.batch_first = batch_first
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal=False):
+        _check_width("TransformerEncoderLayer", "src", src, self.self_attn.embed_dim)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -138,6 +147,8 @@ class TransformerDecoderLayer(_FeedForwardLayer):
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
+        _check_width("TransformerDecoderLayer", "tgt", tgt, self.self_attn.embed_dim)
+        _check_width("TransformerDecoderLayer", "memory", memory, self.self_attn.embed_dim)
         x = tgt
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,

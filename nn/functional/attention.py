@@ -283,10 +283,19 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
                              num_heads)                        # (..., H, hd)
     head_dim = q.shape[-1]
 
+    for name, static in (("static_k", static_k), ("static_v", static_v)):
+        if static is not None and (static.ndim != 3 or static.shape[0] != n * num_heads or
+                                   static.shape[2] != head_dim):
+            raise RuntimeError(f"{op}: {name} of shape {_shape(static)} should be "
+                               f"(N * num_heads, S, head_dim) = ({n * num_heads}, S, "
+                               f"{head_dim})")
+    # S: the keys attended to; PyTorch checks attn_mask against key's length and
+    # key_padding_mask against static_k's when it is given
     s = key.shape[1 - batch_dim]
-    _check_mask_shape(op, "key_padding_mask", key_padding_mask, [(n, s)], shapes)
     _check_mask_shape(op, "attn_mask", attn_mask, [(length, s), (n * num_heads, length, s)],
                       shapes)
+    s = s if static_k is None else static_k.shape[1]
+    _check_mask_shape(op, "key_padding_mask", key_padding_mask, [(n, s)], shapes)
     mask = None if attn_mask is None else _float_mask(op, "attn_mask", attn_mask, dtype)
     pad_mask = None if key_padding_mask is None else \
         _float_mask(op, "key_padding_mask", key_padding_mask, dtype)

@@ -51,15 +51,18 @@ def _with_values(a, values):
     return a.with_values(values)
 
 
-def _features(op, x):
-    if isinstance(x, SparseCSR):
-        return x
-    if not isinstance(x, ag.Tensor):
-        raise TypeError(f"{op}: x must be a Tensor (N, C) or a SparseCSR, got "
-                        f"{type(x).__name__}")
-    if x.ndim != 2 or x.dtype.kind != "f":
-        raise ValueError(f"{op}: x must be a float (N, C) tensor, got {x.dtype} with shape "
-                         f"{tuple(x.shape)}")
+def _features(op, x, in_channels=None):
+    """x as a layer takes it: a float (N, C) Tensor or a SparseCSR, C = in_channels when
+    given (the error names the layer the user called)."""
+    if not isinstance(x, SparseCSR):
+        if not isinstance(x, ag.Tensor):
+            raise TypeError(f"{op}: x must be a Tensor (N, C) or a SparseCSR, got "
+                            f"{type(x).__name__}")
+        if x.ndim != 2 or x.dtype.kind != "f":
+            raise ValueError(f"{op}: x must be a float (N, C) tensor, got {x.dtype} with "
+                             f"shape {tuple(x.shape)}")
+    if in_channels is not None and x.shape[1] != in_channels:
+        raise ValueError(f"{op}: x of shape {tuple(x.shape)} for in_channels={in_channels}")
     return x
 
 
@@ -86,10 +89,7 @@ class Linear(Module):
             init.zeros_(self.bias)
 
     def forward(self, x):
-        x = _features("Linear", x)
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"Linear: x of shape {tuple(x.shape)} for in_channels="
-                             f"{self.in_channels}")
+        x = _features("Linear", x, self.in_channels)
         if isinstance(x, SparseCSR):
             out = sparse.mm(x, self.weight.t())
             return out if self.bias is None else out + self.bias
@@ -159,7 +159,7 @@ class GCNConv(Module):
         return adj
 
     def forward(self, x, edge_index, edge_weight=None):
-        x = _features("GCNConv", x)
+        x = _features("GCNConv", x, self.in_channels)
         adj = self.adjacency(edge_index, edge_weight, x.shape[0], x.dtype)
         out = sparse.mm(adj, self.lin(x))            # A_hat (X W^T)
         return out if self.bias is None else out + self.bias
@@ -194,7 +194,7 @@ class GraphConv(Module):
         self.lin_root.reset_parameters()
 
     def forward(self, x, edge_index, edge_weight=None):
-        x = _features("GraphConv", x)
+        x = _features("GraphConv", x, self.in_channels)
         if isinstance(x, SparseCSR):
             raise TypeError("GraphConv: x must be a dense Tensor")
         n = x.shape[0]
@@ -208,7 +208,10 @@ class GraphConv(Module):
             m = _propagation("GraphConv", edge_index, edge_weight, n, x.dtype)
             agg = sparse.mm(m, x)                                  # sum_j alpha_ji h_j
             if self.aggr == "mean":
-                counts = np.maximum(np.diff(m.indptr), 1).astype(x.dtype)
+                # incoming edges per node; from_coo merged parallel edges into one entry of
+                # m, so they are counted on the edge list (an adj_t: its stored entries)
+                e, _ = _edges_of("GraphConv", edge_index, None, n)
+                counts = np.maximum(np.bincount(e[1], minlength=n), 1).astype(x.dtype)
                 agg = agg / ag.from_numpy(counts.reshape(n, 1))
         out = self.lin_rel(agg) + self.lin_root(x)
         return out if self.act is None else self.act(out)

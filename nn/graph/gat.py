@@ -77,7 +77,7 @@ class GATConv(Module):
             init.zeros_(self.bias)
 
     def forward(self, x, edge_index, return_attention_weights=None):
-        x = _features("GATConv", x)
+        x = _features("GATConv", x, self.in_channels)
         n, heads, c = x.shape[0], self.heads, self.out_channels
         e = edge_array("GATConv", edge_index, n)
         src, dst, indptr = _attention_edges(e, n, self.add_self_loops)

@@ -94,7 +94,7 @@ class SpectralConv(Module):
         self._basis = None
 
     def forward(self, x, edge_index, edge_weight=None):
-        x = _features("SpectralConv", x)
+        x = _features("SpectralConv", x, self.in_channels)
         if x.shape[0] != self.num_nodes:
             raise ValueError(f"SpectralConv: x has {x.shape[0]} nodes but the layer was built "
                              f"for num_nodes={self.num_nodes}")
@@ -137,7 +137,7 @@ class ChebConv(Module):
             init.zeros_(self.bias)
 
     def forward(self, x, edge_index, edge_weight=None, batch=None, lambda_max=None):
-        x = _features("ChebConv", x)
+        x = _features("ChebConv", x, self.in_channels)
         if isinstance(x, SparseCSR):
             raise TypeError("ChebConv: x must be a dense Tensor")
         n = x.shape[0]

@@ -263,14 +263,15 @@ def scaled_laplacian(edge_index, edge_weight=None, num_nodes=None, normalization
 
     lambda_max: a number; a (B,) Tensor of one value per graph with `batch` (N,) the graph
     of each node; or None: 2 for 'sym' (the bound of L_sym's spectrum), else 2 * the largest
-    entry of L (a bound on its spectrum, as PyG; laplacian_lambda_max gives the exact value).
+    entry of L (a bound on its spectrum by Gershgorin; 2 for a graph without edges, whose L
+    is 0; PyG asks for lambda_max there; laplacian_lambda_max gives the exact value).
     -> (edge_index, edge_weight); differentiable in edge_weight."""
     e = edge_array("scaled_laplacian", edge_index, num_nodes)
     n = infer_num_nodes(e, num_nodes)
     ei, w = get_laplacian(e, edge_weight, normalization, dtype, n)
     src = ei.data[0]
     if lambda_max is None:
-        lam = 2.0 if normalization == "sym" else 2.0 * float(w.data.max(initial=0.0))
+        lam = 2.0 if normalization == "sym" else 2.0 * float(w.data.max(initial=0.0)) or 2.0
     elif isinstance(lambda_max, ag.Tensor) and lambda_max.numel() > 1:
         if batch is None:
             raise ValueError(f"scaled_laplacian: a per-graph lambda_max of shape "

@@ -81,6 +81,14 @@ def test_gcnconv_variants_and_sparse_features():
         conv(ag.randn(N), edges)
 
 
+@pytest.mark.parametrize("layer", [G.GCNConv(3, 2), G.ChebConv(3, 2, 2), G.GATConv(3, 2),
+                                   G.GraphConv(3, 2)], ids=lambda m: type(m).__name__)
+def test_layers_name_themselves_in_channel_errors(layer):
+    with pytest.raises(ValueError, match=rf"{type(layer).__name__}: x of shape \(4, 5\) for "
+                                         r"in_channels=3"):
+        layer(ag.randn(4, 5), np.array([[0, 1], [1, 2]]))
+
+
 def _cheb_reference(xt, lap_hat, weights, bias):
     tx = [xt, lap_hat @ xt]
     for _ in range(2, len(weights)):
@@ -130,6 +138,18 @@ def test_chebconv_gradcheck_and_batched_lambda_max():
                                rtol=1e-12)
     np.testing.assert_allclose(both[5:], conv(ag.tensor(x[5:]), second, lambda_max=4.0).data,
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("normalization, signs", [(None, (1, -1, 1)), ("sym", (1, 0, -1)),
+                                                  ("rw", (1, 0, -1))])
+def test_chebconv_on_a_graph_without_edges(normalization, signs):
+    # default lambda_max. None: L = 0, L_hat = -I, T_k = x, -x, x; 'sym' and 'rw': L = I
+    # (isolated nodes), lambda_max 2, L_hat = 0, T_k = x, 0, -x
+    x = np.random.default_rng(6).standard_normal((4, C_IN))
+    conv = G.ChebConv(C_IN, 2, 3, normalization=normalization).double()
+    out = conv(ag.tensor(x), np.zeros((2, 0), np.int64)).data
+    w = sum(sign * lin.weight.data for sign, lin in zip(signs, conv.lins))
+    np.testing.assert_allclose(out, x @ w.T + conv.bias.data, rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -245,8 +265,12 @@ def test_gatconv_dropout_gradcheck_and_no_loops():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("aggr", ["add", "mean", "max"])
-def test_graphconv_equals_original_gnn_formula(dtype, aggr):
+@pytest.mark.parametrize("parallel", [False, True])
+def test_graphconv_equals_original_gnn_formula(dtype, aggr, parallel):
     edges, x, g, w = _setup(dtype, seed=12, weighted=True)
+    if parallel:                    # repeated edges j -> i: each is a message ('mean' counts it)
+        edges = np.concatenate([edges, edges[:, :4]], axis=1)
+        w = np.concatenate([w, w[:4] * 0.5])
     conv = G.GraphConv(C_IN, C_OUT, aggr=aggr, act=torch_free_tanh)
     conv = conv.double() if dtype == np.float64 else conv
     params = _torch_params((C_OUT, C_IN), (C_OUT,), (C_OUT, C_IN), seed=13, dtype=dtype)

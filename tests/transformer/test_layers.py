@@ -275,3 +275,16 @@ def test_additive_attention_fully_padded_row_and_projected_keys():
     np.testing.assert_allclose(c2.data, c.data)
     with pytest.raises(RuntimeError, match="AdditiveAttention"):
         m(ag.randn(3, 4), k)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: nn.TransformerEncoderLayer(8, 2)(ag.randn(4, 3, 6)),
+     r"TransformerEncoderLayer: src of shape \(4, 3, 6\).*d_model = 8"),
+    (lambda: nn.TransformerDecoderLayer(8, 2)(ag.randn(4, 3, 8), ag.randn(5, 3, 7)),
+     r"TransformerDecoderLayer: memory of shape \(5, 3, 7\)"),
+    (lambda: nn.TransformerDecoderLayer(8, 2)(ag.randn(4, 3, 5), ag.randn(5, 3, 8)),
+     r"TransformerDecoderLayer: tgt of shape \(4, 3, 5\)"),
+])
+def test_layers_name_themselves_in_width_errors(call, match):
+    with pytest.raises(RuntimeError, match=match):
+        call()

@@ -197,8 +197,10 @@ def test_gradcheck_with_masks_and_options():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_functional_with_static_keys_and_values(dtype):
-    """F.multi_head_attention_forward with static_k / static_v: (N * H, S, E / H)."""
+@pytest.mark.parametrize("padded", [False, True])
+def test_functional_with_static_keys_and_values(dtype, padded):
+    """F.multi_head_attention_forward with static_k / static_v: (N * H, S', E / H), S' other
+    than key's length; a key_padding_mask is (N, S')."""
     import torch.nn.functional as TF
 
     import nn.functional as F
@@ -206,15 +208,19 @@ def test_functional_with_static_keys_and_values(dtype):
     arrays = dict(q=rng.standard_normal((L, N, E)), k=rng.standard_normal((S, N, E)),
                   w=rng.standard_normal((3 * E, E)) * 0.3, b=rng.standard_normal(3 * E) * 0.1,
                   wo=rng.standard_normal((E, E)) * 0.3, bo=rng.standard_normal(E) * 0.1,
-                  sk=rng.standard_normal((N * H, S, E // H)),
-                  sv=rng.standard_normal((N * H, S, E // H)))
+                  sk=rng.standard_normal((N * H, S + 2, E // H)),
+                  sv=rng.standard_normal((N * H, S + 2, E // H)))
+    pad = rng.random((N, S + 2)) < 0.3
+    pad[:, 0] = False
     ours = {k: ag.tensor(v.astype(dtype), requires_grad=True) for k, v in arrays.items()}
     theirs = {k: torch.tensor(v.astype(dtype), requires_grad=True) for k, v in arrays.items()}
     outs = []
     for lib_f, t in ((F, ours), (TF, theirs)):
         outs.append(lib_f.multi_head_attention_forward(
             t["q"], t["k"], t["k"], E, H, t["w"], t["b"], None, None, False, 0.0, t["wo"],
-            t["bo"], static_k=t["sk"], static_v=t["sv"], average_attn_weights=False))
+            t["bo"], static_k=t["sk"], static_v=t["sv"], average_attn_weights=False,
+            key_padding_mask=((ag.tensor if t is ours else torch.tensor)(pad) if padded
+                              else None)))
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-10)
     for o, t in zip(outs[0], outs[1]):
         np.testing.assert_allclose(o.data, t.detach().numpy(), **tol)
