@@ -7,6 +7,8 @@
     dx = g * m / (1 - p) (composed: a product with a constant mask). p = 1 gives zeros;
     training=False (or p = 0) returns the input itself.
 """
+import warnings
+
 import numpy as np
 
 import autograd as ag
@@ -66,8 +68,18 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """x: (N, C, H, W) or (C, H, W): each channel (feature map) zeroed with probability p,
-    the rest scaled by 1 / (1 - p)."""
+    """x: (N, C, H, W): each channel (feature map) zeroed with probability p, the rest scaled
+    by 1 / (1 - p). A 3-D x is read as PyTorch 2.x reads it, (N, C, L) with a warning: channel
+    -wise 1-D dropout (dropout1d), not one unbatched (C, H, W) image."""
+    if isinstance(input, ag.Tensor) and input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
+            "is the channel dim. This behavior will change in a future release to interpret "
+            "the input as one without a batch dimension, i.e. shape (C, H, W). To maintain "
+            "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+        return _feature_dropout("dropout2d", input, p, training, inplace, 1)
     return _feature_dropout("dropout2d", input, p, training, inplace, 2)
 
 
