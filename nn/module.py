@@ -23,6 +23,7 @@ from autograd.tensor import Tensor
 
 from ._module_state import ModuleStateMixin, _IncompatibleKeys  # noqa: F401 - re-exported
 from ._module_traversal import ModuleTraversalMixin
+from ._backward_hooks import BackwardHookCall
 from .hooks import (RemovableHandle, register_module_forward_hook,  # noqa: F401
                     register_module_forward_pre_hook, _global_forward_hooks,
                     _global_forward_hooks_always_called as _global_always_called,
@@ -45,6 +46,14 @@ def _addindent(s, num_spaces):
         return s
     rest = [(num_spaces * " ") + line if line.strip() else "" for line in lines[1:]]
     return lines[0] + "\n" + "\n".join(rest)
+
+
+def _register(hooks, hook, prepend):
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
 
 
 def _check_name(kind, name):
@@ -75,6 +84,8 @@ class Module(ModuleStateMixin, ModuleTraversalMixin):
         setattr_(self, "_forward_hooks", OrderedDict())
         setattr_(self, "_forward_hooks_with_kwargs", OrderedDict())
         setattr_(self, "_forward_hooks_always_called", OrderedDict())
+        setattr_(self, "_backward_hooks", OrderedDict())
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -83,7 +94,7 @@ class Module(ModuleStateMixin, ModuleTraversalMixin):
     # -- calling -----------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
         if (self._forward_pre_hooks or self._forward_hooks or _global_forward_pre_hooks
-                or _global_forward_hooks):
+                or _global_forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
@@ -112,6 +123,10 @@ class Module(ModuleStateMixin, ModuleTraversalMixin):
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         called = set()
+        backward = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward = BackwardHookCall(self, self._backward_hooks, self._backward_pre_hooks)
+            args = backward.wrap_args(args)
         try:
             output = self.forward(*args, **kwargs)
             for hook_id, hook in hooks:
@@ -122,7 +137,7 @@ class Module(ModuleStateMixin, ModuleTraversalMixin):
                     result = hook(self, args, output)
                 if result is not None:
                     output = result
-            return output
+            return output if backward is None else backward.wrap_output(output)
         except Exception:
             # always_call hooks run even when forward (or an earlier hook) raised
             for hook_id, hook in hooks:
@@ -161,6 +176,16 @@ class Module(ModuleStateMixin, ModuleTraversalMixin):
         if prepend:
             self._forward_hooks.move_to_end(handle.id, last=False)
         return handle
+
+    def register_full_backward_pre_hook(self, hook, *, prepend=False):
+        """hook(module, grad_output) -> None or a new grad_output, run when the gradients of
+        the module's outputs are computed (nn/_backward_hooks.py)."""
+        return _register(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, *, prepend=False):
+        """hook(module, grad_input, grad_output) -> None or a new grad_input, run when the
+        gradients of the module's positional arguments are computed."""
+        return _register(self._backward_hooks, hook, prepend)
 
     # -- registration ------------------------------------------------------------------------
     def register_parameter(self, name, param):
