@@ -1,7 +1,7 @@
 """Adadelta: step sizes from the ratio of running RMS of updates and of gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, scalar_state, zeros_state
 
 __all__ = ["Adadelta", "adadelta_step"]
 
@@ -49,8 +49,9 @@ class Adadelta(Optimizer):
     `adadelta_step` for the update. State: `step`, `square_avg`, `acc_delta`.
     """
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *,
-                 maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        check_implementation_flags(type(self).__name__, capturable, differentiable)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:

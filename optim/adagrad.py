@@ -1,7 +1,7 @@
 """Adagrad: per-coordinate step sizes from the running sum of squared gradients."""
 import numpy as np
 
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, scalar_state, zeros_state
 
 __all__ = ["Adagrad", "adagrad_step"]
 
@@ -42,7 +42,9 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        check_implementation_flags(type(self).__name__, False, differentiable)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= lr_decay:

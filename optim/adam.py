@@ -3,7 +3,7 @@ import numpy as np
 
 from autograd.kernels.optim_threads import adam_update
 
-from .optimizer import Optimizer, fusable, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, fusable, scalar_state, zeros_state
 
 __all__ = ["Adam", "AdamW", "adam_step"]
 
@@ -69,7 +69,9 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        check_implementation_flags(type(self).__name__, capturable, differentiable)
         _check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(float(b) for b in betas), eps=eps,
                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
@@ -130,9 +132,11 @@ class AdamW(Adam):
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
-                         decoupled_weight_decay=True)
+                         foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):

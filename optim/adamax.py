@@ -2,7 +2,7 @@
 import numpy as np
 
 from .adam import _check_adam_args
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, scalar_state, zeros_state
 
 __all__ = ["Adamax", "adamax_step"]
 
@@ -43,8 +43,9 @@ class Adamax(Optimizer):
     maximize=False); see `adamax_step`. State: `step`, `exp_avg`, `exp_inf`.
     """
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-                 maximize=False):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        check_implementation_flags(type(self).__name__, capturable, differentiable)
         _check_adam_args(lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)

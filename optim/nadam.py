@@ -2,7 +2,7 @@
 import numpy as np
 
 from .adam import _check_adam_args
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, scalar_state, zeros_state
 
 __all__ = ["NAdam", "nadam_step"]
 
@@ -68,7 +68,9 @@ class NAdam(Optimizer):
     """
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False):
+                 momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
+                 maximize=False, capturable=False, differentiable=False):
+        check_implementation_flags(type(self).__name__, capturable, differentiable)
         _check_adam_args(lr, betas, eps, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")

@@ -55,6 +55,19 @@ def zeros_state(p, fill=0.0):
     return Tensor._make(np.full_like(p.data, fill), False, None, 0)
 
 
+def check_implementation_flags(name, capturable=False, differentiable=False):
+    """PyTorch's implementation switches: the optimizers accept them so that PyTorch code
+    runs. foreach and fused choose how PyTorch loops over the parameters (ignored: here one
+    fused pass per parameter where a kernel exists); capturable (CUDA graphs) and
+    differentiable (the update on the tape) are not supported."""
+    if capturable:
+        raise NotImplementedError(f"{name}: capturable=True (CUDA graph capture) is not "
+                                  "supported on this CPU library")
+    if differentiable:
+        raise NotImplementedError(f"{name}: differentiable=True (recording the update) is "
+                                  "not supported")
+
+
 def fusable(arrays):
     """Whether a fused kernel (autograd.kernels.optim) takes these arrays: C-contiguous float
     arrays of one dtype and shape."""

@@ -1,7 +1,7 @@
 """RMSprop: gradient scaled by a running root mean square, optionally centered, with momentum."""
 import numpy as np
 
-from .optimizer import Optimizer, scalar_state, zeros_state
+from .optimizer import Optimizer, check_implementation_flags, scalar_state, zeros_state
 
 __all__ = ["RMSprop", "rmsprop_step"]
 
@@ -61,7 +61,9 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        check_implementation_flags(type(self).__name__, capturable, differentiable)
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:

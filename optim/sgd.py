@@ -4,7 +4,7 @@ import numpy as np
 from autograd.kernels.optim_threads import sgd_update
 from autograd.tensor import Tensor
 
-from .optimizer import Optimizer, fusable, required
+from .optimizer import Optimizer, check_implementation_flags, fusable, required
 
 __all__ = ["SGD", "sgd_step"]
 
@@ -42,7 +42,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        check_implementation_flags(type(self).__name__, False, differentiable)
         if lr is not required and lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
