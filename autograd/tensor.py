@@ -281,15 +281,14 @@ class Tensor:
                 f"{op_name}: a view (shape {tuple(self.shape)}) of a leaf Tensor that requires "
                 "grad is being used in an in-place operation; wrap it in no_grad() or use an "
                 "out-of-place op")
-        if "_replay" not in self.__dict__:
-            raise RuntimeError(
-                f"{op_name}: this view (shape {tuple(self.shape)}) was made in no_grad mode "
-                "and is being modified in place with grad mode on; make it in grad mode or "
-                "clone() it")
-        from .ops.view_write import write_view
+        from .ops.view_write import view_chain, write_view
+        try:
+            chain = view_chain(self)
+        except RuntimeError as error:
+            raise RuntimeError(f"{op_name}: {error}") from None
         result = out_of_place(self, *args, **kwargs)
         self._check_inplace_result(op_name, result)
-        base._inplace(op_name, write_view, self, result)
+        base._inplace(op_name, write_view, chain, result)
         return self
 
     def _check_inplace_result(self, op_name, result):

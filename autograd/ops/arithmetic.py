@@ -44,18 +44,19 @@ class Sub(Function):
         return g, (-g if ctx.alpha == 1 else g * -ctx.alpha)
 
 
-def _save_operands(ctx, a, b):
-    """Save only the operands a rule will read: a's gradient reads b, b's reads a (so an
-    in-place x.mul_(2.0) does not keep x itself for backward)."""
+def _save_operands(ctx, a, b, b_always):
+    """Save only the operands a rule will read: a's gradient reads b, b's reads a (and b,
+    when b_always: division), so that 7 * x does not keep x (a later in-place write to x is
+    no error, as in PyTorch)."""
     need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
     if need_a or need_b:
-        ctx.save_for_backward(a if need_b else None, b)
+        ctx.save_for_backward(a if need_b else None, b if need_a or b_always else None)
 
 
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _save_operands(ctx, a, b)
+        _save_operands(ctx, a, b, False)
         return a.data * b.data
 
     @staticmethod
@@ -69,7 +70,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        _save_operands(ctx, a, b)
+        _save_operands(ctx, a, b, True)
         return a.data / b.data
 
     @staticmethod

@@ -66,7 +66,8 @@ def held_bytes(node):
             obj = entry[0]
             total += (obj.data if isinstance(obj, Tensor) else obj).nbytes
     for arr in node._arrays or ():
-        total += arr.nbytes
+        if arr is not None:                      # an optional saved array left out
+            total += arr.nbytes
     for value in node.__dict__.values():
         if isinstance(value, np.ndarray):
             total += value.nbytes
@@ -82,7 +83,7 @@ def held_arrays(node):
         if entry is not None:
             obj = entry[0]
             out.append(obj.data if isinstance(obj, Tensor) else obj)
-    out.extend(node._arrays or ())
+    out.extend(arr for arr in node._arrays or () if arr is not None)
     for value in node.__dict__.values():
         if isinstance(value, np.ndarray):
             out.append(value)

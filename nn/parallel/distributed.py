@@ -164,6 +164,7 @@ class DistributedDataParallel(Module):
         self.bucket_cap_mb = float(bucket_cap_mb)
         self._sync_enabled = True
         self._armed = False
+        self._next_bucket = 0        # the next bucket to average in this backward
         self.allreduce_calls = 0          # Allreduce calls made for gradients (a counter)
 
         named_params = list(module.named_parameters())
@@ -217,6 +218,7 @@ class DistributedDataParallel(Module):
                 broadcast_tensors(self._buffer_list, self.comm, cap_bytes=self._cap_bytes())
             for bucket in self.buckets:
                 bucket.reduced = False
+            self._next_bucket = 0
             self._armed = self.auto_sync and self._sync_enabled
         return self.module(*args, **kwargs)
 
@@ -274,8 +276,14 @@ class DistributedDataParallel(Module):
         p.grad = None
         bucket.staged[slot] = total
         bucket.n_ready += 1
-        if bucket.n_ready == len(bucket.params):
-            self._reduce(bucket)
+        # complete buckets are averaged in bucket order, the same on every rank: ranks whose
+        # backward reaches the parameters in different orders must not pair one rank's
+        # bucket A with another's bucket B in an Allreduce (PyTorch's Reducer does the same)
+        buckets = self.buckets
+        while self._next_bucket < len(buckets) and \
+                buckets[self._next_bucket].n_ready == len(buckets[self._next_bucket].params):
+            self._reduce(buckets[self._next_bucket])
+            self._next_bucket += 1
         return Tensor._make(total, False, None, 0)
 
     def _reduce(self, bucket):

@@ -212,6 +212,37 @@ def replica_checks(comm):
             "buffers": gathered[:, 1:].tolist()}
 
 
+class SwapOrder(nn.Module):
+    """Two weights used in an order that depends on the data (the rank here)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(ag.tensor(np.eye(3)))
+        self.b = nn.Parameter(ag.tensor(2.0 * np.eye(3)))
+
+    def forward(self, x, swap):
+        return (x @ self.b) @ self.a if swap else (x @ self.a) @ self.b
+
+
+def order_independent_buckets(comm):
+    """One bucket per weight, backward reaching them in opposite orders on the two ranks:
+    the averaged gradients must still be the average of each weight's own gradients.
+    Returns the largest error against that average (on every rank)."""
+    rank = comm.Get_rank()
+    xs = [ag.tensor(np.arange(6.0).reshape(2, 3) + r) for r in range(comm.Get_size())]
+    model = SwapOrder()
+    ddp = DistributedDataParallel(model, comm, bucket_cap_mb=1e-6)
+    (ddp(xs[rank], swap=rank % 2 == 1) ** 2).sum().backward()
+    reference, local = SwapOrder(), []
+    for r, x in enumerate(xs):
+        reference.zero_grad()
+        (reference(x, swap=r % 2 == 1) ** 2).sum().backward()
+        local.append([reference.a.grad.data.copy(), reference.b.grad.data.copy()])
+    want = [np.mean([g[i] for g in local], axis=0) for i in range(2)]
+    return max(float(np.max(np.abs(model.a.grad.data - want[0]))),
+               float(np.max(np.abs(model.b.grad.data - want[1]))))
+
+
 SCENARIOS = {   # name: (kind, optimizer, options)
     "mlp_auto_sgd": ("mlp", "sgd", {}),
     "mlp_explicit_adam": ("mlp", "adam", {"auto_sync": False, "save_path": "CKPT"}),
@@ -247,7 +278,9 @@ def main(out_path, checkpoint_path):
             "replica_diff": float(np.max(np.abs(gathered - gathered[0])))}
     message = unused_without_flush(comm)
     replicas = replica_checks(comm)
+    swapped = _gather(comm, np.array([order_independent_buckets(comm)]))
     if rank == 0:
+        results["order_independent_buckets"] = float(swapped.max())
         results["replica_checks"] = replicas
         results["unused_param_error"] = message
         with open(out_path, "w") as fh:

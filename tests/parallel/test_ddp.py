@@ -99,6 +99,11 @@ def test_a_parameter_without_gradient_is_reported_at_the_next_forward(results):
     assert "allreduce_gradients" in results["unused_param_error"]
 
 
+def test_buckets_are_averaged_in_order_whatever_order_backward_takes(results):
+    # rank 1 uses the two weights (one bucket each) in the opposite order to rank 0
+    assert results["order_independent_buckets"] < 1e-12
+
+
 def test_replicas_are_checked_and_buffers_broadcast(results):
     r = results["replica_checks"]
     assert r["refused"] == [1.0, 1.0]                   # every rank raises, none hangs

@@ -52,3 +52,16 @@ def test_gradient_column_and_max_rows():
     assert "|grad|" in text.splitlines()[0] and "1.00e+00" in text
     short = ag.viz.summary(y, max_rows=1).splitlines()
     assert "2 earlier ops not shown" in short[1] and short[2].split()[1] == "Sum"
+
+
+def test_optional_saved_arrays_and_write_view_nodes():
+    # an op that saves None among its arrays (Embedding without max_norm); a write through a
+    # view keeps no tensor after backward: nothing is held once it ran
+    emb, lin = nn.Embedding(10, 4), nn.Linear(4, 3)
+    loss = lin(emb(ag.tensor([1, 2, 3]))).sum()
+    assert "Embedding" in ag.viz.summary(loss)
+    h = ag.randn(1000, 100, dtype=ag.float64, requires_grad=True) * 1.0
+    h[0:500].add_(1.0)
+    total = h.sum()
+    total.backward()
+    assert "held for backward: 0 B" in ag.viz.summary(total)
