@@ -188,8 +188,12 @@ _NO_CAPTURE = {}
 
 
 def _add_arrays(x, y):
-    """Sum of two gradient contributions, off the tape."""
-    return Tensor._make(x.data + y.data, False, None, 0)
+    """Sum of two gradient contributions, off the tape (an ndarray also for 0-d ones: numpy
+    returns a scalar there)."""
+    total = x.data + y.data
+    if type(total) is not np.ndarray:
+        total = np.asarray(total)
+    return Tensor._make(total, False, None, 0)
 
 
 def _add_recorded(x, y):

@@ -85,7 +85,8 @@ class Unbind(Function):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim, ctx.shape, ctx.dtype = dim, x.data.shape, x.data.dtype
-        return tuple(x.data[_along(dim, i)] for i in range(x.data.shape[dim]))
+        # `...` keeps a 1-d x's items 0-d views (x[i] alone gives numpy scalars: copies)
+        return tuple(x.data[_along(dim, i) + (Ellipsis,)] for i in range(x.data.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grads):

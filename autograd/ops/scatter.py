@@ -26,10 +26,21 @@ __all__ = ["index_select", "index_add", "gather", "scatter", "scatter_add", "tak
 
 
 # -- helpers shared with indexing.py ----------------------------------------------------------
+def _flat_target(out):
+    """(a C-contiguous array with out's values, whose reshape(-1) is a view; whether it is
+    a copy that must be written back): positions are flat C-order indices of out."""
+    if out.flags.c_contiguous:
+        return out, False
+    return np.ascontiguousarray(out), True
+
+
 def add_at(out, positions, values):
-    """out.flat[positions] += values, accumulating repeated positions (out: C-contiguous)."""
-    np.add.at(out.reshape(-1), positions.reshape(-1),
+    """out.flat[positions] += values, accumulating repeated positions (out: any layout)."""
+    target, copied = _flat_target(out)
+    np.add.at(target.reshape(-1), positions.reshape(-1),
               np.asarray(values, out.dtype).reshape(-1))
+    if copied:
+        out[...] = target
 
 
 def last_writes(flat):
@@ -54,11 +65,14 @@ def put(out, positions, values):
     flat = positions.reshape(-1)
     vals = np.broadcast_to(np.asarray(values, out.dtype), positions.shape).reshape(-1)
     win = last_writes(flat)
+    target, copied = _flat_target(out)
     if win is None:
-        out.reshape(-1)[flat] = vals
-        return None
-    out.reshape(-1)[flat[win]] = vals[win]
-    return win.reshape(positions.shape)
+        target.reshape(-1)[flat] = vals
+    else:
+        target.reshape(-1)[flat[win]] = vals[win]
+    if copied:
+        out[...] = target
+    return None if win is None else win.reshape(positions.shape)
 
 
 def index_array(op_name, index):

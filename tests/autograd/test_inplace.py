@@ -194,3 +194,54 @@ def test_inplace_on_views_that_cannot_take_it_raises():
         v.mul_(w[0])
     with pytest.raises(RuntimeError, match="read-only"):
         h[0].expand(2, 4).mul_(2.0)
+
+
+# -- found by a differential fuzzer (PyTorch's results) -------------------------------------
+def _both(program):
+    """program(lib, make) -> a list of tensors, run by ours and by PyTorch (float64)."""
+    ours = program(ag, lambda v, **kw: ag.tensor(np.asarray(v, np.float64), **kw))
+    theirs = program(torch, lambda v, **kw: torch.tensor(np.asarray(v, np.float64), **kw))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(np.asarray(a.data), b.detach().numpy(), rtol=1e-12)
+
+
+def _grad(lib, out, inputs):
+    return (ag.grad if lib is ag else torch.autograd.grad)(out, inputs)
+
+
+def test_zero_d_base_written_through_a_view_used_twice():
+    # the engine summed two 0-d gradients into a numpy scalar (not an array)
+    def program(lib, make):
+        w = make([1.0, 2.0], requires_grad=True)
+        h = w[0] * 1.0
+        h.unsqueeze(0).mul_(3.0)
+        return list(_grad(lib, h + h, [w]))
+    _both(program)
+
+
+def test_unbind_of_a_1d_tensor_gives_views():
+    def program(lib, make):
+        b = make([0.0, 0.0, 0.0])
+        u = b.unbind(0)[1]
+        b.add_(1.0)
+        b.unbind(0)[2].add_(1.0)
+        return [b, u]
+    _both(program)
+
+
+def test_advanced_index_write_into_a_non_contiguous_tensor():
+    def program(lib, make):
+        b = make(np.zeros((2, 2)))
+        b.t()[[0]] = 1.0
+        c = make(np.zeros((2, 3)))
+        c.t()[[1, 2], [0, 1]] += 2.0
+        return [b, c]
+    _both(program)
+
+
+def test_zero_d_gradient_keeps_its_dtype_through_unbind():
+    def program(lib, make):
+        w = make([0.319, 2.0], requires_grad=True)
+        t = w[0:1].unbind(0)[0]
+        return list(_grad(lib, t * 0.1 + t, [w]))
+    _both(program)
