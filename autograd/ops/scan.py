@@ -15,9 +15,11 @@ Initial states may be None (zeros).
     lstm_scan  (scan_lstm)   LSTM, optional projection     -> out, h_n, c_n
     gru_scan   (scan_gru)    GRU                           -> out, h_n
 
-The scans are once-differentiable: their backward runs on arrays, and raises under
-create_graph=True. The recurrent layers (nn.RNN, nn.LSTM, nn.GRU) use them by default and
-have a composed path (cells built from primitives) for higher-order gradients.
+The scans are once-differentiable: their backward runs on arrays. Called directly they
+raise under create_graph=True; the recurrent layers (nn.RNN, nn.LSTM, nn.GRU), which use
+them by default, pass the same direction on their composed path (cells built from
+primitives) as `recompute`, which such a backward differentiates instead
+(_scan_util.recomputed_grads).
 """
 import numpy as np
 
