@@ -49,9 +49,10 @@ def summary(*roots, params=None, show_grads=True, max_rows=None):
             parts = [f"{s[0]:.2e}" + (f" nan={s[1]} inf={s[2]}" if s[1] or s[2] else "")
                      for s in stats if s is not None]
             grad = ", ".join(parts)
-        rows.append([str(index[id(node)]), op_name(node), "; ".join(describe_outputs(node)),
-                     format_bytes(held_bytes(node)), tape.node_path(node) or "-",
-                     ", ".join(inputs), grad])
+        rows.append([_one_line(cell) for cell in (
+            str(index[id(node)]), op_name(node), "; ".join(describe_outputs(node)),
+            format_bytes(held_bytes(node)), tape.node_path(node) or "-", ", ".join(inputs),
+            grad)])
     header = ["#", "op", "output", "held", "module", "inputs", "|grad|"]
     if not any(r[6] for r in rows):
         header, rows = header[:-1], [r[:-1] for r in rows]
@@ -65,6 +66,11 @@ def summary(*roots, params=None, show_grads=True, max_rows=None):
     lines.append(f"{len(tape.nodes)} ops, {len(tape.leaves)} leaves; held for backward: "
                  f"{format_bytes(total)} (shared memory counted once)")
     return "\n".join(lines)
+
+
+def _one_line(text):
+    """A cell on one row: control characters (a newline in a parameter name) escaped."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _fmt(cells, widths):

@@ -65,3 +65,10 @@ def test_optional_saved_arrays_and_write_view_nodes():
     total = h.sum()
     total.backward()
     assert "held for backward: 0 B" in ag.viz.summary(total)
+
+
+def test_a_newline_in_a_name_stays_on_its_row():
+    x = ag.randn(3, requires_grad=True)
+    y = (x * 2.0).sum()
+    text = ag.viz.summary(y, params={"odd\nname": x})
+    assert len(text.splitlines()) == 4 and "odd\\nname" in text       # header, 2 ops, footer
