@@ -199,7 +199,15 @@ def add(input, other, *, alpha=1):
         _binary(Add, "add", input, other)
 
 
+def _is_bool(x):
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x.data.dtype == bool)
+
+
 def sub(input, other, *, alpha=1):
+    if _is_bool(input) or _is_bool(other):
+        raise RuntimeError("sub: Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     return _binary(Sub, "sub", input, other, alpha) if alpha != 1 else \
         _binary(Sub, "sub", input, other)
 

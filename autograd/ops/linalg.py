@@ -229,6 +229,19 @@ def _scaled_sum(input, prod, beta, alpha):
     return prod + (input if beta == 1 else input * beta)
 
 
+class _PowerZero(Function):
+    """a: (..., k, k) -> I (..., k, k): matrix_power(a, 0); d/da = 0."""
+
+    @staticmethod
+    def forward(ctx, a):
+        eye = np.eye(a.shape[-1], dtype=a.data.dtype)
+        return np.broadcast_to(eye, a.shape).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0.0
+
+
 def matrix_power(input, n):
     """input: (..., k, k) -> input @ ... @ input (n times; n = 0 gives the identity)."""
     if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
@@ -237,9 +250,10 @@ def matrix_power(input, n):
     if n < 0:
         raise NotImplementedError("matrix_power: negative powers need a matrix inverse, "
                                   "which is not implemented")
-    if n == 0:
-        eye = np.broadcast_to(np.eye(input.shape[-1], dtype=input.data.dtype), input.shape)
-        return Tensor._make(eye.copy(), False, None, 0)
+    if n == 0:                         # the identity, on the tape (gradient 0), as PyTorch
+        return _PowerZero.apply(input)
+    if n == 1:
+        return input.clone()               # a new tensor, as PyTorch
     result, base = None, input
     while True:            # square-and-multiply
         if n & 1:

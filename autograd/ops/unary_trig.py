@@ -105,7 +105,9 @@ class Atan2(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        r = g / (a * a + b * b)                 # d atan2(a, b) = (b da - a db) / (a**2 + b**2)
+        # d atan2(a, b) = (b da - a db) / (a**2 + b**2); 0 at a = b = 0, as PyTorch
+        denom = a * a + b * b
+        r = g / denom.masked_fill(denom.data == 0, 1.0)
         da = r * b if ctx.needs_input_grad[0] else None
         db = -r * a if ctx.needs_input_grad[1] else None
         return da, db

@@ -373,7 +373,7 @@ def glu(input, dim=-1):
     if n % 2:
         raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is size "
                            f"{n} (input of shape {tuple(input.shape)})")
-    a, b = input.split(n // 2, axis)
+    a, b = input.narrow(axis, 0, n // 2), input.narrow(axis, n // 2, n // 2)
     return a * b.sigmoid()
 
 
