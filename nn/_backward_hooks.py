@@ -58,7 +58,8 @@ class BackwardHookCall:
 
     def __init__(self, module, hooks, pre_hooks):
         self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
-        self.n_args, self.arg_positions = 0, []
+        self.n_args, self.arg_positions = 0, []        # wrap_args: positional arguments
+        self.n_outputs, self.output_positions = 0, []  # wrap_output: outputs
         self.grad_output = None
 
     def wrap_args(self, args):

@@ -44,3 +44,12 @@ def test_matrix_power_returns_a_new_tensor():
 def test_bool_subtraction_is_refused(call):
     with pytest.raises(RuntimeError, match="sub: Subtraction, the `-` operator, with a bool"):
         call(ag.ones(2))
+
+
+@pytest.mark.parametrize("fn", [lambda a: ag.matrix_power(a, 0) * a,
+                                lambda a: ag.matrix_power(a, 1) * a,
+                                lambda a: F.glu(a, dim=0)],
+                         ids=["power_0", "power_1", "glu"])
+def test_gradcheck(fn):
+    a = ag.tensor(np.random.default_rng(0).normal(size=(2, 2)), requires_grad=True)
+    assert ag.autograd.gradcheck(fn, [a]) and ag.autograd.gradgradcheck(fn, [a])

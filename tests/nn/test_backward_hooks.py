@@ -105,3 +105,13 @@ def test_backward_hook_removal_order_and_errors():
     with pytest.raises(RuntimeError, match="invalid number of grad_input, got 2, but "
                                            "expected 1"):
         lin(x).sum().backward()
+
+
+def test_hooked_module_gradcheck():
+    # the identity ops around a hooked call pass gradients of any order through unchanged
+    lin = nn.Linear(3, 2).double()
+    lin.register_full_backward_pre_hook(lambda m, go: None)
+    lin.register_full_backward_hook(lambda m, gi, go: None)
+    x = ag.tensor(np.random.default_rng(2).normal(size=(4, 3)), requires_grad=True)
+    f = lambda t: lin(t).tanh()                                           # noqa: E731
+    assert ag.autograd.gradcheck(f, [x]) and ag.autograd.gradgradcheck(f, [x])
