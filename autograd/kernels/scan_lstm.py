@@ -25,8 +25,8 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, matvec_into,
-                        scan_helper, scan_jit, sigmoid_scalar, tanh_scalar)
+from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, scan_helper,
+                        scan_jit, sigmoid_scalar, tanh_scalar)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -40,7 +40,6 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
     proj = whr_t.shape[0] > 0
     scratch = np.empty((max(hi - lo, 0), h0.shape[1]), gates.dtype)
     hw = np.empty((max(hi - lo, 0), 4 * nh), gates.dtype)
-    acc = np.empty((4, 4 * nh), gates.dtype)
     for step in range(steps):
         t = steps - 1 - step if reverse else step
         nb = min(sizes[t], hi) - lo
@@ -51,10 +50,7 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
         po = offsets[tp] + lo if step > 0 else 0
         npv = max(min(sizes[tp], hi) - lo, 0) if step > 0 else 0
         hprev = chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch)
-        if nb < 4:
-            matvec_into(hprev, whh_t, hw[:nb], acc)
-        else:
-            matmul_into(hprev, whh_t, hw[:nb])
+        matmul_into(hprev, whh_t, hw[:nb])
         out = m[o:o + nb] if proj else hs[o:o + nb]
         for r in range(nb):
             row = gates[o + r]
@@ -94,7 +90,6 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
     nh = dc.shape[1]
     proj = whr.shape[0] > 0
     dm = np.empty((max(hi - lo, 0), nh) if proj else (0, 0), dc.dtype)
-    acc = np.empty((4, dh.shape[1]), dc.dtype)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = min(sizes[t], hi) - lo
@@ -141,10 +136,7 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
                 dc_r[j] = dct * f
             for j in range(4 * nh):
                 db[j] += d[j]
-        if nb < 4:
-            matvec_into(da[o:o + nb], whh, dht, acc)
-        else:
-            matmul_into(da[o:o + nb], whh, dht)
+        matmul_into(da[o:o + nb], whh, dht)
 
 
 @scan_jit(globals())

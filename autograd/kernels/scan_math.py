@@ -3,8 +3,8 @@ from their whole-sequence loops.
 
     gate_scalar(x, tanh, fast)     tanh(x) or sigmoid(x) (sigmoid_scalar, tanh_scalar;
                                    sigmoid_into / tanh_into over (n,) arrays)
-    matmul_into(a, b, out)         out = a @ b, a: (m, k), b: (k, n) (one step's product)
-    matvec_into(a, b, out, acc)    the same for m < 4 rows (short dependency chains)
+    matmul_into(a, b, out)         out = a @ b, a: (m, k), b: (k, n) (one step's product;
+                                   register tiles from register_tile.py)
     state_rows / final_rows        where a step's starting states and the final states are
     fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
 
@@ -22,20 +22,21 @@ saturation, denormals, inf and NaN included (tests/kernels/test_scan_kernels.py 
 fast=False (float64 data) uses the C library's exp and tanh.
 
 The helpers are plain Python functions until the first scan kernel compiles: scan_jit then
-compiles them (the small ones inlined into the kernels, bits_f64 and fma as LLVM
-intrinsics) and rebinds their names in the kernel's module. numba keys a cached kernel on
-its own file only, so a kernel cached before this file last changed is recompiled
-(_flush_if_stale).
+compiles them (the small ones inlined into the kernels; bits_f64, fma and the register
+tiles as LLVM intrinsics) and rebinds their names in the kernel's module. numba keys a cached
+kernel on its own file only, so a kernel cached before this file or register_tile.py last
+changed is recompiled (_flush_if_stale).
 """
 import functools
 
 import numpy as np
 
+from . import register_tile
 from ._jit import _numba, flush_stale_cache, jit
 
-__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matvec_into", "copy_rows", "scan_jit",
+__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "copy_rows", "scan_jit",
            "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows",
-           "final_rows", "activation", "matmul", "matvec"]
+           "final_rows", "activation", "matmul"]
 
 LOG2E = 1.4426950408889634
 LN2_HI = 6.93147180369123816490e-01       # ln 2 split so that k * LN2_HI is exact
@@ -126,11 +127,12 @@ def tanh_into(x, out, fast):
 
 
 def matmul_into(a, b, out):
-    """out = a @ b for C-contiguous a: (m, k), b: (k, n), out: (m, n). Up to BLAS_GEMM
-    multiply-adds a loop kernel (one thread: a step's product is too small to share, and a
-    thread pool waiting on a busy machine costs more than the product); BLAS above.
-    The loop updates four rows of out with four rows of b per pass (rows of out stay in L1,
-    each load of b serves four rows; 16 fused multiply-adds per loaded row element)."""
+    """out = a @ b for a: (m, k), b: (k, n), out: (m, n), rows with unit stride along the last
+    axis. Up to BLAS_GEMM multiply-adds register tiles (kernels/register_tile.py; one
+    thread: a step's product is too small to share, and a thread pool waiting on a busy
+    machine costs more than the product), BLAS above. Tiles of 8 and 4 rows by two vectors,
+    then 2 and 1 row (four partial sums); columns past the last two-vector block by one
+    vector, the rest one by one."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
@@ -138,78 +140,55 @@ def matmul_into(a, b, out):
     if m * k * n > BLAS_GEMM:
         np.dot(a, b, out)
         return
-    flat = out.reshape(m * n)
-    for j in range(m * n):
-        flat[j] = 0
-    m4 = m - m % 4
-    k4 = k - k % 4
-    for i in range(0, m4, 4):
-        o0, o1, o2, o3 = out[i], out[i + 1], out[i + 2], out[i + 3]
-        for p in range(0, k4, 4):
-            b0, b1, b2, b3 = b[p], b[p + 1], b[p + 2], b[p + 3]
-            a00, a01, a02, a03 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
-            a10, a11, a12, a13 = a[i + 1, p], a[i + 1, p + 1], a[i + 1, p + 2], a[i + 1, p + 3]
-            a20, a21, a22, a23 = a[i + 2, p], a[i + 2, p + 1], a[i + 2, p + 2], a[i + 2, p + 3]
-            a30, a31, a32, a33 = a[i + 3, p], a[i + 3, p + 1], a[i + 3, p + 2], a[i + 3, p + 3]
-            for j in range(n):
-                x0, x1, x2, x3 = b0[j], b1[j], b2[j], b3[j]
-                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
-                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
-                o2[j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, o2[j]))))
-                o3[j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, o3[j]))))
-        for p in range(k4, k):
-            bp = b[p]
-            a0p, a1p, a2p, a3p = a[i, p], a[i + 1, p], a[i + 2, p], a[i + 3, p]
-            for j in range(n):
-                x = bp[j]
-                o0[j] = fma(a0p, x, o0[j])
-                o1[j] = fma(a1p, x, o1[j])
-                o2[j] = fma(a2p, x, o2[j])
-                o3[j] = fma(a3p, x, o3[j])
-    for i in range(m4, m):
-        o = out[i]
-        for p in range(0, k4, 4):               # four rows of b per pass over out[i]
-            a0, a1, a2, a3 = a[i, p], a[i, p + 1], a[i, p + 2], a[i, p + 3]
-            b0, b1, b2, b3 = b[p], b[p + 1], b[p + 2], b[p + 3]
-            for j in range(n):
-                o[j] = fma(a3, b3[j], fma(a2, b2[j], fma(a1, b1[j], fma(a0, b0[j], o[j]))))
-        for p in range(k4, k):
-            av = a[i, p]
-            bp = b[p]
-            for j in range(n):
-                o[j] = fma(av, bp[j], o[j])
+    item = out.itemsize
+    if a.strides[1] != item or b.strides[1] != item or out.strides[1] != item:
+        _matmul_strided(a, b, out)
+        return
+    lanes = VECTOR_BYTES // item
+    tiled = n - n % (2 * lanes)
+    i = 0
+    while m - i >= 8:
+        for j in range(0, tiled, 2 * lanes):
+            tile_rows8(a, b, out, i, j)
+        i += 8
+    if m - i >= 4:
+        for j in range(0, tiled, 2 * lanes):
+            tile_rows4(a, b, out, i, j)
+        i += 4
+    if m - i >= 2:
+        for j in range(0, tiled, 2 * lanes):
+            tile_rows2(a, b, out, i, j)
+        i += 2
+    if m - i == 1:
+        for j in range(0, tiled, 2 * lanes):
+            tile_rows1(a, b, out, i, j)
+    j0 = tiled
+    if n - j0 >= lanes:
+        i = 0
+        while m - i >= 8:
+            tile_vector(a, b, out, i, j0)
+            i += 8
+        for r in range(i, m):
+            tile_vector1(a, b, out, r, j0)
+        j0 += lanes
+    zero = np.zeros(1, out.dtype)[0]
+    for r in range(m):                      # the last columns (fewer than a vector)
+        for j in range(j0, n):
+            s = zero
+            for p in range(k):
+                s = fma(a[r, p], b[p, j], s)
+            out[r, j] = s
 
 
-def matvec_into(a, b, out, acc):
-    """out = a @ b for C-contiguous a: (m, k) with few rows (m < 4: matmul_into's row blocks
-    do not apply), b: (k, n), out: (m, n); acc: (4, n) scratch. At one row the product is a
-    chain of k dependent multiply-adds per output: here four partial sums (over alternate
-    runs of four rows of b) keep four chains of k / 4 in flight, added at the end."""
-    m, k = a.shape
-    n = b.shape[1]
-    k16 = k - k % 16
-    for i in range(m):
-        for c in range(4):
-            s = acc[c]
-            for j in range(n):
-                s[j] = 0
-        for p in range(0, k16, 16):
-            for c in range(4):
-                q = p + 4 * c
-                s = acc[c]
-                b0, b1, b2, b3 = b[q], b[q + 1], b[q + 2], b[q + 3]
-                a0, a1, a2, a3 = a[i, q], a[i, q + 1], a[i, q + 2], a[i, q + 3]
-                for j in range(n):
-                    s[j] = fma(a3, b3[j], fma(a2, b2[j], fma(a1, b1[j], fma(a0, b0[j], s[j]))))
-        o = out[i]
-        s0, s1, s2, s3 = acc[0], acc[1], acc[2], acc[3]
-        for j in range(n):
-            o[j] = (s0[j] + s1[j]) + (s2[j] + s3[j])
-        for p in range(k16, k):
-            av = a[i, p]
-            bp = b[p]
-            for j in range(n):
-                o[j] = fma(av, bp[j], o[j])
+def _matmul_strided(a, b, out):
+    """out = a @ b for arrays of any strides (one sum in k order per element)."""
+    zero = np.zeros(1, out.dtype)[0]
+    for r in range(a.shape[0]):
+        for j in range(b.shape[1]):
+            s = zero
+            for p in range(a.shape[1]):
+                s = fma(a[r, p], b[p, j], s)
+            out[r, j] = s
 
 
 def copy_rows(src, dst):
@@ -266,8 +245,13 @@ def batch_offsets(sizes):
 
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
           "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
-          "matvec_into")                              # inlined: no call cost
+          "_matmul_strided")                          # inlined: no call cost
 HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
+VECTOR_BYTES = 64             # the tiles' vector width: register_tile.vector_bytes(), set
+                              # before the helpers compile
+# the register tiles (register_tile.tiles(), LLVM intrinsics: compiled code only), bound by
+# _compiled_helpers before matmul_into compiles
+tile_rows8 = tile_rows4 = tile_rows2 = tile_rows1 = tile_vector = tile_vector1 = None
 _compiled = {}
 
 
@@ -292,7 +276,7 @@ def _intrinsics():
         def codegen(context, builder, signature, args):
             return builder.fma(*args)
         return a(a, a, a), codegen
-    return {"bits_f64": bits_f64, "fma": fma}
+    return {"bits_f64": bits_f64, "fma": fma, **register_tile.tiles()}
 
 
 def _compiled_helpers():
@@ -301,6 +285,7 @@ def _compiled_helpers():
     if not _compiled:
         numba = _numba()
         here = globals()
+        here["VECTOR_BYTES"] = register_tile.vector_bytes()
         for name, fn in _intrinsics().items():
             here[name] = _compiled[name] = fn
         for name in INLINE:
@@ -309,6 +294,7 @@ def _compiled_helpers():
         for name in HELPERS:
             here[name] = _compiled[name] = numba.njit(cache=True, error_model="numpy")(
                 here[name])
+            _flush_if_stale(here[name])
     return _compiled
 
 
@@ -317,7 +303,8 @@ def _flush_if_stale(dispatcher):
     file's helpers: a kernel cached before this file changed is dropped from the cache."""
     py_func = dispatcher.py_func
     flush_stale_cache(getattr(dispatcher, "_cache", None),
-                      f"{py_func.__module__}.{py_func.__qualname__}", [__file__])
+                      f"{py_func.__module__}.{py_func.__qualname__}",
+                      [__file__, register_tile.__file__])
 
 
 def scan_helper(py_func):
@@ -370,12 +357,6 @@ def scan_jit(namespace, **options):
 def matmul(a, b, out):
     """out = a @ b with matmul_into (for tests)."""
     matmul_into(a, b, out)
-
-
-@scan_jit(globals())
-def matvec(a, b, out):
-    """out = a @ b with matvec_into (for tests)."""
-    matvec_into(a, b, out, np.empty((4, b.shape[1]), out.dtype))
 
 
 @scan_jit(globals())

@@ -9,7 +9,7 @@ import pytest
 from autograd.kernels import scan as KR
 from autograd.kernels import scan_gru as KG
 from autograd.kernels import scan_lstm as KL
-from autograd.kernels.scan_math import activation, matmul, matvec
+from autograd.kernels.scan_math import activation, matmul
 
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
 SIZES = {"padded": [3, 3, 3, 3], "packed": [4, 3, 3, 1, 1]}
@@ -217,18 +217,39 @@ def test_previous_rows(layout, reverse):
     np.testing.assert_array_equal(out, want)
 
 
-@pytest.mark.parametrize("kernel,shape", [
-    *[("matmul", s) for s in [(1, 4, 6), (3, 5, 2), (9, 131, 17), (4, 1, 2), (32, 64, 96),
-                              (2, 0, 3), (3, 4, 0), (300, 300, 300)]],
-    *[("matvec", s) for s in [(1, 4, 6), (3, 5, 2), (1, 128, 32), (2, 33, 17), (1, 16, 1),
-                              (3, 47, 9), (1, 0, 3), (2, 4, 0)]]], ids=str)
-def test_matmul_and_matvec(kernel, shape):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [
+    (1, 4, 6), (3, 5, 2), (9, 131, 17), (4, 1, 2), (32, 64, 96), (2, 0, 3), (3, 4, 0),
+    (300, 300, 300), (1, 128, 32), (2, 33, 17), (1, 16, 1), (3, 47, 9), (1, 0, 3), (2, 4, 0),
+    (16, 128, 512), (15, 7, 48), (13, 3, 40), (7, 9, 33), (1, 32, 128), (5, 2, 16)], ids=str)
+def test_matmul_register_tiles(shape, dtype):
+    """Every tile (8, 4, 2, 1 rows; two vectors, one vector, single columns) and a product
+    large enough for BLAS, against numpy in float64 (the float32 sums: within rounding)."""
     m, k, n = shape
     rng = np.random.default_rng(k)
-    a, b = rng.standard_normal((m, k)), rng.standard_normal((k, n))
-    out = np.full((m, n), np.nan)
-    {"matmul": matmul, "matvec": matvec}[kernel](a, b, out)
-    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    matmul(a, b, out)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-12 if dtype == np.float64 else 1e-5 * max(1, np.sqrt(k))
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+
+
+
+def test_matmul_strided_and_row_independent():
+    """Views with a column stride take the plain loop; with eight rows or more, each row's
+    result is the same whichever tile computes it (one sum in k order per element)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((20, 9)).astype(np.float32), rng.standard_normal((40, 40))
+    out = np.empty((9, 40), np.float32)
+    matmul(a.T, b[::2].astype(np.float32), out)        # a.T: column stride 9 elements
+    np.testing.assert_allclose(out, a.T.astype(np.float64) @ b[::2], rtol=1e-5, atol=1e-5)
+    a = rng.standard_normal((12, 64)).astype(np.float32)
+    b = rng.standard_normal((64, 96)).astype(np.float32)
+    whole, part = np.empty((12, 96), np.float32), np.empty((4, 96), np.float32)
+    matmul(a, b, whole)                                 # rows 8-11 by the 4-row tile
+    matmul(a[:4], b, part)
+    np.testing.assert_array_equal(whole[:4], part)      # rows 0-3 by the 8-row tile
 
 
 # -- the activations ---------------------------------------------------------------------------
