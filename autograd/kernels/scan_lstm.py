@@ -83,7 +83,7 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
 
 @scan_helper
 def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, reverse,
-                       dh, dc, da, dh_all, db):
+                       dh, dc, da, dh_all, db, wih, dx):
     """The backward of the sequences lo <= s < hi (arguments: lstm_scan_backward's); db:
     (4H,) float64, adds the sum of their rows of da."""
     steps = sizes.size
@@ -137,6 +137,8 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
             for j in range(4 * nh):
                 db[j] += d[j]
         matmul_into(da[o:o + nb], whh, dht)
+        if dx.shape[0] > 0:
+            matmul_into(da[o:o + nb], wih, dx[o:o + nb])
 
 
 @scan_jit(globals())
@@ -160,16 +162,17 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
 
 @scan_jit(globals())
 def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
-                       dh_all, db):
+                       dh_all, db, wih, dx):
     """g_hs: (R, P) output gradients, whh: (4H, P) = W_hh, whr: (P, H) = W_hr or (0, 0),
     c0: (B, H); gates, cs, tanh_c: saved by the forward. dh: (B, P), dc: (B, H) in:
     gradients of the final states, out: of the initial states. Out: da: (R, 4H) gradients of
     the pre-activations; dh_all: (R, P) with projection, the gradient of each step's h_t;
-    db: (4H,) float64 the sum of da's rows."""
+    db: (4H,) float64 the sum of da's rows; dx: (R, I) the input gradient da W_ih, each
+    step's rows while they are in cache (wih: (4H, I) = W_ih), or (0, 0): not wanted."""
     offsets = batch_offsets(sizes)
     db[:] = 0
     lstm_backward_rows(0, dc.shape[0], g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets,
-                       reverse, dh, dc, da, dh_all, db)
+                       reverse, dh, dc, da, dh_all, db, wih, dx)
 
 
 @scan_jit(globals())

@@ -31,7 +31,7 @@ __all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
 FORCE = None            # True / False: split / never (tests); None: BT.ENABLED, MIN_WORK
-FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 14
+FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 16
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = None
@@ -77,7 +77,8 @@ def _backward_run(ctx, lo, hi, dtype):
                        _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
                        _mat(ctx, 6, dtype), _vec(ctx, 7, np.int64), _vec(ctx, 8, np.int64),
                        ctx[3 * BACKWARD_ARRAYS] != 0, _mat(ctx, 9, dtype), _mat(ctx, 10, dtype),
-                       _mat(ctx, 11, dtype), _mat(ctx, 12, dtype), db_runs[lo])
+                       _mat(ctx, 11, dtype), _mat(ctx, 12, dtype), db_runs[lo],
+                       _mat(ctx, 14, dtype), _mat(ctx, 15, dtype))
 
 
 def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
@@ -100,7 +101,7 @@ def _job(kind):
             dict(lstm_forward_rows=K.lstm_forward_rows,
                  lstm_backward_rows=K.lstm_backward_rows),
             ("_mat", "_vec", "_forward_run", "_backward_run"),
-            ("scan_threads.py", "scan_lstm.py", "scan_math.py"))
+            ("scan_threads.py", "scan_lstm.py", "scan_math.py", "register_tile.py"))
     return _jobs[kind]
 
 
@@ -126,16 +127,16 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
 
 
 def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh, dc, da,
-                       dh_all, db):
+                       dh_all, db, wih, dx):
     """scan_lstm.lstm_scan_backward, its sequences split over the pool when that pays."""
     batch = c0.shape[0]
     ctx = None
     if _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
         db_runs = np.zeros((batch, db.shape[0]), np.float64)
         ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc,
-                        da, dh_all, db_runs), (reverse,))
+                        da, dh_all, db_runs, wih, dx), (reverse,))
     if ctx is None:
         return K.lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
-                                    dh, dc, da, dh_all, db)
+                                    dh, dc, da, dh_all, db, wih, dx)
     BT.split(_job("backward"), batch, ctx)
     np.sum(db_runs, axis=0, out=db)

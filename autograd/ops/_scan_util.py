@@ -162,16 +162,18 @@ def hprev_product(d, hs, h0, sizes, reverse):
     return d.T @ hprev
 
 
-def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bias=None):
+def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bias=None,
+                 dx=None):
     """The gradients of (x, *states, w_ih, w_hh, b_ih, b_hh, *extra) followed by None for
     each remaining forward argument, from the pre-activation gradients of the input side
     d_in and the hidden side d_hid (R, G*H): dx = d_in W_ih, dW_ih = d_in^T x,
     dW_hh = d_hid^T hprev, db_ih / db_hh = row sums (d_bias: d_in's row sums when the
-    kernel already has them, then d_hid must be d_in). h0: the initial state array, or None
-    for zeros."""
+    kernel already has them, then d_hid must be d_in; dx: likewise, of x's shape). h0: the
+    initial state array, or None for zeros."""
     needs = ctx.needs_input_grad
     k = 1 + len(states)
-    dx = (d_in @ w_ih).reshape(x.shape) if needs[0] else None
+    if dx is None and needs[0]:
+        dx = (d_in @ w_ih).reshape(x.shape)
     dw_ih = d_in.T @ rows if needs[k] else None
     dw_hh = hprev_product(d_hid, hs, h0, ctx.sizes, ctx.reverse) if needs[k + 1] else None
     if d_bias is not None:

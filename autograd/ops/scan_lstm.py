@@ -14,6 +14,10 @@ __all__ = ["LSTMScan", "lstm_scan"]
 
 KERNEL_INPUT_GEMM = 1 << 20  # x W_ih^T up to this many multiply-adds in the kernel's loops
                              # (BLAS's thread start-up costs more at such sizes)
+KERNEL_INPUT_GRAD = 8        # dx = da W_ih in the backward kernel, a step's rows at a time,
+                             # from this many sequences (its 8-row register tiles; H128 B32:
+                             # 0.44 ms of GEMM after the kernel -> 0.2 ms inside it); fewer:
+                             # one GEMM after (B1: the per-step products cost more)
 
 
 class LSTMScan(Function):
@@ -76,14 +80,20 @@ class LSTMScan(Function):
             whr, dh_all = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
         else:
             whr, dh_all = carray(w_hr.data, dtype), np.empty(hs.shape, dtype)
-        args = (carray(g_out.data, dtype).reshape(hs.shape), carray(w_hh.data, dtype), whr, c0,
-                gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db)
-        K.lstm_scan_backward(*args)
         needs = ctx.needs_input_grad
+        if needs[0] and ctx.sizes[0] >= KERNEL_INPUT_GRAD:     # dx of x's shape: owned
+            dx = np.empty(x.shape[:-1] + (w_ih.shape[1],), dtype)
+            wih, dx_rows = carray(w_ih.data, dtype), dx.reshape(rows.shape)
+        else:
+            dx = None
+            wih, dx_rows = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+        args = (carray(g_out.data, dtype).reshape(hs.shape), carray(w_hh.data, dtype), whr, c0,
+                gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db, wih, dx_rows)
+        K.lstm_scan_backward(*args)
         dw_hr = dh_all.T @ m if w_hr is not None and needs[7] else None     # sum dh^T m
         return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
                             None if ctx.zero_h0 else h0, states=(dh, dc),
-                            extra=(dw_hr,), d_bias=db)
+                            extra=(dw_hr,), d_bias=db, dx=dx)
 
 
 def lstm_scan(input, h0=None, c0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, w_hr=None,

@@ -136,7 +136,8 @@ def test_rnn_scan_kernels(relu, layout, reverse, dtype):
 @pytest.mark.parametrize("input_gemm", [False, True])
 def test_lstm_scan_kernels(input_gemm, proj, layout, reverse, dtype):
     """The kernels, with the input projection given (xg) or computed by the kernel from x and
-    W_ih^T."""
+    W_ih^T; the backward with the input gradient da W_ih computed by the kernel (with x) or
+    not wanted."""
     sizes = np.array(SIZES.get(layout, [9, 9, 7, 5, 5, 2, 1]), np.int64)
     hidden = 5
     d = _data(dtype, sizes, 4, hidden, proj)
@@ -166,13 +167,17 @@ def test_lstm_scan_kernels(input_gemm, proj, layout, reverse, dtype):
     dh, dc, da = d["g_hn"].copy(), d["g_cn"].copy(), np.empty_like(gates)
     dh_all = np.empty_like(hs) if proj else empty
     db = np.full(4 * hidden, np.nan)
+    wih = np.ascontiguousarray(wih_t.T) if input_gemm else empty
+    dx = np.full((rows, wih.shape[1]), np.nan, dtype) if input_gemm else empty
     args = (d["g_hs"], d["w_hh"], w_hr if proj else empty, d["c0"], gates, cs, tanh_c, sizes,
-            reverse, dh, dc, da, dh_all, db)
+            reverse, dh, dc, da, dh_all, db, wih, dx)
     KL.lstm_scan_backward(*args)
     for name, ours, want in zip(("hs", "h_n", "c_n", "dh0", "dc0", "da"),
                                 (hs, h_n, c_n, dh, dc, da), ref):
         _close(name, ours, want, dtype)
     _close("db", db, ref[-1].sum(0), dtype)
+    if input_gemm:
+        _close("dx", dx, ref[-1] @ wih.astype(np.float64), dtype)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
