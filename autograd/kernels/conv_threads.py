@@ -16,6 +16,7 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
                                               image: its channels)
     flat_conv(xf, w, offs, groups, total, yf) conv_flat.flat_conv over [0, total), ranges
                                               of whole blocks (conv_flat.BLOCK) split
+    tile_conv(xf, w, offs, groups, total, yf) conv_tile.tile_conv over [0, total), the same
 
 Same arguments and results as the serial kernels (each thread runs the serial kernel on its
 channels' rows of xp and cols, its images of dx, or its blocks of positions of yf: disjoint
@@ -42,9 +43,10 @@ import numpy as np
 from . import blas_threads as BT
 from . import conv_batch_last as KB
 from . import conv_flat as KF
+from . import conv_tile as KT
 
 __all__ = ["columns", "scatter_add", "pack", "unpack", "flat_pack", "unpack_images",
-           "flat_columns", "flat_gather", "flat_conv", "MIN_ELEMENTS"]
+           "flat_columns", "flat_gather", "flat_conv", "tile_conv", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
@@ -52,6 +54,7 @@ _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = by_item = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
 shift_columns = shift_gather = flat_pack_images = flat_unpack_images = flat_conv_kernel = None
+tile_conv_kernel = None
 FLAT_BLOCK = KF.BLOCK
 
 
@@ -74,9 +77,10 @@ def _splits(work, arrays):
 # address, 7 bias address, 8 its length, 9 dx address, 10-14 its extents, 15 z0, 16 start,
 # 17 0 (split the images) or 1 (one image: split its channels), 18 item size.
 # Flat conv: 0 xf address, 1-2 its extents, 3 w address, 4-6 its extents, 7 offs address,
-# 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 item size.
+# 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 0 (flat_conv) or 1
+# (tile_conv), 15 item size.
 # context lengths
-BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 15
+BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 16
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -155,7 +159,11 @@ def _flat_conv_run(ctx, lo, hi, dtype):
     w = carray(_ptr(ctx[3]), (ctx[4], ctx[5], ctx[6]), dtype)
     offs = carray(_ptr(ctx[7]), (ctx[8],), np.int64)
     yf = carray(_ptr(ctx[10]), (ctx[11], ctx[12]), dtype)
-    flat_conv_kernel(xf, w, offs, ctx[9], lo * FLAT_BLOCK, min(hi * FLAT_BLOCK, ctx[13]), yf)
+    start, stop = lo * FLAT_BLOCK, min(hi * FLAT_BLOCK, ctx[13])
+    if ctx[14] == 0:
+        flat_conv_kernel(xf, w, offs, ctx[9], start, stop, yf)
+    else:
+        tile_conv_kernel(xf, w, offs, ctx[9], start, stop, yf)
 
 
 def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
@@ -197,12 +205,13 @@ def _job(kind):
                        batch_pack=KB.pack, batch_unpack=KB.unpack,
                        flat_pack_images=KF.pack_images, flat_unpack_images=KF.unpack_images,
                        shift_columns=KS.flat_columns, shift_gather=KS.flat_gather,
-                       flat_conv_kernel=KF.flat_conv)
+                       flat_conv_kernel=KF.flat_conv, tile_conv_kernel=KT.tile_conv)
         _jobs[kind] = BT.build_job(
             globals(), f"_{kind}_job", {k: v.dispatcher() for k, v in kernels.items()},
             ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
              "_flat_gather_run", "_flat_conv_run"),
-            ("conv_threads.py", "conv_batch_last.py", "conv_flat.py", "conv_shift.py"))
+            ("conv_threads.py", "conv_batch_last.py", "conv_flat.py", "conv_shift.py",
+             "conv_tile.py", "register_tile.py"))
     return _jobs[kind]
 
 
@@ -303,11 +312,22 @@ def flat_gather(z, offs, gaps, ext, z0, bias, start, stop, dx):
 def flat_conv(xf, w, offs, groups, total, yf):
     """conv_flat.flat_conv over positions [0, total), ranges of whole blocks split over the
     pool when that pays (w: (O, C/G, T); yf's rows 64-byte aligned, as flat_conv wants)."""
+    _flat_conv(xf, w, offs, groups, total, yf, False)
+
+
+def tile_conv(xf, w, offs, groups, total, yf):
+    """conv_tile.tile_conv over positions [0, total), split as flat_conv (xf and yf with
+    room for the last tile: conv_tile.room)."""
+    _flat_conv(xf, w, offs, groups, total, yf, True)
+
+
+def _flat_conv(xf, w, offs, groups, total, yf, tiles):
     blocks = -(-total // KF.BLOCK)
     work = total * w.size                                  # multiply-adds
     if blocks < 2 or not _splits(work, (xf, w, offs, yf)):
-        return KF.flat_conv(xf, w, offs, groups, 0, total, yf)
+        kernel = KT.tile_conv if tiles else KF.flat_conv
+        return kernel(xf, w, offs, groups, 0, total, yf)
     ctx = np.array([xf.ctypes.data, *xf.shape, w.ctypes.data, *w.shape, offs.ctypes.data,
-                    offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, _item(xf)],
-                   np.int64)
+                    offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, int(tiles),
+                    _item(xf)], np.int64)
     BT.split(_job("flat_conv"), blocks, ctx)

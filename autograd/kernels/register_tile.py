@@ -2,6 +2,10 @@
 the scans' per-step product that numba's loops could not express).
 
     tile(a, b, out, i0, j0)    out[i0:i0+R, j0:j0+V*L] = a[i0:i0+R, :] @ b[:, j0:j0+V*L]
+    gather(a, b, table, out, i0, jb)
+                               out[i0:i0+R, 0:V*L] = a[i0:i0+R, :] @ B[:, 0:V*L], B's row p
+                               the run b[table[p] + jb:][:V*L] of the flat array b (the
+                               shifted rows of a convolution's input, read in place)
 
 for C-ordered rows (unit stride along the last axis; any row stride), with R rows and V
 vectors of L lanes (L = one 512-bit register of the dtype where the CPU has AVX-512, else
@@ -35,96 +39,129 @@ def vector_bytes():
 def tiles():
     """{name: intrinsic}: tile_rows8, tile_rows4 (two vectors, sums in k order),
     tile_rows2, tile_rows1 (two vectors, four partial sums) and tile_vector (eight rows, one
-    vector: a last block of columns narrower than two vectors)."""
+    vector: a last block of columns narrower than two vectors); gather_rows8, 4, 2, 1 (two
+    vectors, sums in k order)."""
     if not _built:
         _built.update(tile_rows8=_make_tile(8, 2, 1), tile_rows4=_make_tile(4, 2, 1),
                       tile_rows2=_make_tile(2, 2, 4), tile_rows1=_make_tile(1, 2, 4),
                       tile_vector=_make_tile(8, 1, 1), tile_vector1=_make_tile(1, 1, 4))
+        _built.update({f"gather_rows{r}": _make_tile(r, 2, 1, gather=True)
+                       for r in (8, 4, 2, 1)})
     return _built
 
 
-def _make_tile(rows, vectors, split):
-    """The intrinsic tile(a, b, out, i0, j0) for `rows` rows of out (fewer when the tile
-    would pass a's last row: see the caller), `vectors` vectors of columns, `split` partial
-    sums over k."""
+def _make_tile(rows, vectors, split, gather=False):
+    """The intrinsic tile(a, b, out, i0, j0) (gather: gather(a, b, table, out, i0, jb)) for
+    `rows` rows of out (the caller keeps them within a's), `vectors` vectors of columns,
+    `split` partial sums over k."""
     from llvmlite import ir
     from numba.core import cgutils, types
     from numba.extending import intrinsic
 
     width = vector_bytes()
 
-    @intrinsic
-    def tile(typingctx, a, b, out, i0, j0):
+    def typed(a, b, out, table=None):
+        matrices = (a, out) if gather else (a, b, out)
         if not all(isinstance(t, types.Array) and t.ndim == 2 and t.dtype == a.dtype
-                   for t in (a, b, out)) or a.dtype not in (types.float32, types.float64):
-            return None
-        sig = types.void(a, b, out, i0, j0)
+                   for t in matrices) or a.dtype not in (types.float32, types.float64):
+            return False
+        return not gather or (b.ndim == 1 and b.dtype == a.dtype and table.ndim == 1 and
+                              table.dtype == types.int64)
 
-        def codegen(context, builder, signature, args):
-            scalar = context.get_value_type(signature.args[0].dtype)
-            item = 4 if signature.args[0].dtype == types.float32 else 8
-            lanes = width // item
-            vec = ir.VectorType(scalar, lanes)
-            i64 = ir.IntType(64)
+    def codegen(context, builder, signature, args):
+        scalar = context.get_value_type(signature.args[0].dtype)
+        item = 4 if signature.args[0].dtype == types.float32 else 8
+        lanes = width // item
+        vec = ir.VectorType(scalar, lanes)
+        i64 = ir.IntType(64)
+        if gather:
+            arr_a, arr_b, arr_table, arr_out = (context.make_array(t)(context, builder, v)
+                                                for t, v in zip(signature.args[:4], args[:4]))
+            b_flat = builder.bitcast(arr_b.data, scalar.as_pointer())
+            table = builder.bitcast(arr_table.data, i64.as_pointer())
+            i0v, j0v = (context.cast(builder, v, t, types.int64)
+                        for v, t in zip(args[4:], signature.args[4:]))
+        else:
             arr_a, arr_b, arr_out = (context.make_array(t)(context, builder, v)
                                      for t, v in zip(signature.args[:3], args[:3]))
-            fma = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(vec, [vec, vec, vec]),
-                f"llvm.fma.v{lanes}f{8 * item}")
-            i0v = context.cast(builder, args[3], signature.args[3], types.int64)
-            j0v = context.cast(builder, args[4], signature.args[4], types.int64)
-            k = builder.extract_value(arr_a.shape, 1)
+            i0v, j0v = (context.cast(builder, v, t, types.int64)
+                        for v, t in zip(args[3:], signature.args[3:]))
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vec, [vec, vec, vec]),
+            f"llvm.fma.v{lanes}f{8 * item}")
+        k = builder.extract_value(arr_a.shape, 1)
+        out_j0 = ir.Constant(i64, 0) if gather else j0v
+        def element(arr, i, j):
+            """Pointer to arr[i, j] (row stride from the array, unit column stride)."""
+            stride = builder.extract_value(arr.strides, 0)
+            base = builder.bitcast(arr.data, ir.IntType(8).as_pointer())
+            row = builder.gep(base, [builder.mul(i, stride)])
+            return builder.gep(builder.bitcast(row, scalar.as_pointer()), [j])
 
-            def element(arr, i, j):
-                """Pointer to arr[i, j] (row stride from the array, unit column stride)."""
-                stride = builder.extract_value(arr.strides, 0)
-                base = builder.bitcast(arr.data, ir.IntType(8).as_pointer())
-                row = builder.gep(base, [builder.mul(i, stride)])
-                return builder.gep(builder.bitcast(row, scalar.as_pointer()), [j])
+        def load_vector(ptr):
+            return builder.load(builder.bitcast(ptr, vec.as_pointer()), align=item)
 
-            def load_vector(ptr):
-                return builder.load(builder.bitcast(ptr, vec.as_pointer()), align=item)
+        def broadcast(value):
+            one = builder.insert_element(ir.Constant(vec, ir.Undefined), value,
+                                         ir.Constant(ir.IntType(32), 0))
+            return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
+                                          ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                      None))
 
-            def broadcast(value):
-                one = builder.insert_element(ir.Constant(vec, ir.Undefined), value,
-                                             ir.Constant(ir.IntType(32), 0))
-                return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
-                                              ir.Constant(ir.VectorType(ir.IntType(32), lanes),
-                                                          None))
+        def const(v):
+            return ir.Constant(i64, v)
 
-            def const(v):
-                return ir.Constant(i64, v)
+        def b_row(p):
+            """Pointer to B[p, j0] (gather: b[table[p] + jb])."""
+            if gather:
+                at = builder.add(builder.load(builder.gep(table, [p])), j0v)
+                return builder.gep(b_flat, [at])
+            return element(arr_b, p, j0v)
 
-            def step(p, part, accs):
-                """accs[part] += a[i0 + r, p] * b[p, j0 + lanes*v] for every r, v."""
-                b_vecs = [load_vector(element(arr_b, p, builder.add(j0v, const(lanes * v))))
-                          for v in range(vectors)]
-                new = list(accs)
-                for r in range(rows):
-                    a_r = broadcast(builder.load(element(arr_a, builder.add(i0v, const(r)), p)))
-                    for v in range(vectors):
-                        at = (part * rows + r) * vectors + v
-                        new[at] = builder.call(fma, [a_r, b_vecs[v], accs[at]])
-                return new
-
-            count = split * rows * vectors
-            zero = ir.Constant(vec, None)
-            k_main = builder.sub(k, builder.srem(k, const(split)))
-            accs = _counted_loop(builder, const(0), k_main, split, [zero] * count,
-                                 lambda p, accs: _unrolled(builder, p, accs, split, step, const))
-            accs = _counted_loop(builder, k_main, k, 1, accs,
-                                 lambda p, accs: step(p, 0, accs))
+        def step(p, part, accs):
+            """accs[part] += a[i0 + r, p] * B[p, j0 + lanes*v] for every r, v."""
+            row = b_row(p)
+            b_vecs = [load_vector(builder.gep(row, [const(lanes * v)]))
+                      for v in range(vectors)]
+            new = list(accs)
             for r in range(rows):
+                a_r = broadcast(builder.load(element(arr_a, builder.add(i0v, const(r)), p)))
                 for v in range(vectors):
-                    parts = [accs[(part * rows + r) * vectors + v] for part in range(split)]
-                    while len(parts) > 1:       # pairwise: (s0 + s1) + (s2 + s3)
-                        parts = [builder.fadd(parts[q], parts[q + 1])
-                                 for q in range(0, len(parts), 2)]
-                    ptr = element(arr_out, builder.add(i0v, const(r)),
-                                  builder.add(j0v, const(lanes * v)))
-                    builder.store(parts[0], builder.bitcast(ptr, vec.as_pointer()), align=item)
-            return context.get_dummy_value()
-        return sig, codegen
+                    at = (part * rows + r) * vectors + v
+                    new[at] = builder.call(fma, [a_r, b_vecs[v], accs[at]])
+            return new
+
+        count = split * rows * vectors
+        zero = ir.Constant(vec, None)
+        k_main = builder.sub(k, builder.srem(k, const(split)))
+        accs = _counted_loop(builder, const(0), k_main, split, [zero] * count,
+                             lambda p, accs: _unrolled(builder, p, accs, split, step, const))
+        accs = _counted_loop(builder, k_main, k, 1, accs,
+                             lambda p, accs: step(p, 0, accs))
+        for r in range(rows):
+            for v in range(vectors):
+                parts = [accs[(part * rows + r) * vectors + v] for part in range(split)]
+                while len(parts) > 1:       # pairwise: (s0 + s1) + (s2 + s3)
+                    parts = [builder.fadd(parts[q], parts[q + 1])
+                             for q in range(0, len(parts), 2)]
+                ptr = element(arr_out, builder.add(i0v, const(r)),
+                              builder.add(out_j0, const(lanes * v)))
+                builder.store(parts[0], builder.bitcast(ptr, vec.as_pointer()), align=item)
+        return context.get_dummy_value()
+
+    if gather:
+        @intrinsic
+        def gather_tile(typingctx, a, b, table, out, i0, jb):
+            if not typed(a, b, out, table):
+                return None
+            return types.void(a, b, table, out, i0, jb), codegen
+        return gather_tile
+
+    @intrinsic
+    def tile(typingctx, a, b, out, i0, j0):
+        if not typed(a, b, out):
+            return None
+        return types.void(a, b, out, i0, j0), codegen
     return tile
 
 

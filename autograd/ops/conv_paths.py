@@ -2,7 +2,8 @@
 in autograd/kernels/conv_flat.py, conv_shift.py and conv_batch_last.py); autograd/ops/conv.py
 chooses among them and im2col.
 
-- flat loop (stride 1, short sums): a direct numba loop over the flat padded input.
+- flat path (stride 1): register tiles that read the flat padded input's shifted rows in
+  place (kernels/conv_tile.py), or a direct numba loop over it (the flat loop).
 - shifted GEMMs (stride 1, long sums): the columns are row copies of the flat padded input.
 - batch-last columns (long sums, any stride): the input padded with the image index last,
   xp: (C, ED, EH, EW, N); an output row of all the images is one run of OW*N columns, copied
@@ -21,6 +22,7 @@ from ..kernels import conv_flat as KF
 from ..kernels import conv_scratch as KW
 from ..kernels import conv_threads as CT
 from ..kernels import conv_shift as KS
+from ..kernels import conv_tile as KT
 
 __all__ = ["contiguous", "five", "flat_layout", "flat_loop_conv", "flipped", "shift_conv",
            "shift_transpose", "shift_weight", "BatchLastPlan", "batch_last_conv",
@@ -56,17 +58,25 @@ def flat_layout(size, out, kernel, pad, dilation):
     return None if 10 * int(np.prod(out)) < 7 * plan.block else plan
 
 
-# -- the flat loop (kernels/conv_flat.py) -----------------------------------------------------
-def flat_loop_conv(x, w3, b, geom, plan, out_size):
+# -- the flat path: register tiles (kernels/conv_tile.py) or the flat loop (conv_flat.py) ---
+def flat_loop_conv(x, w3, b, geom, plan, out_size, keep=None, tiles=True):
     """b + the stride-1 convolution of x: (N, C, *S) with w3: (O, C/G, T) -> (N, O, *out_size),
-    by the flat loop."""
+    on the flat layout: by register tiles (tiles=True) or the flat loop. keep: a list that
+    receives (x, plan, xf), x in the flat input layout (for the weight gradient)."""
     n, o, nsp = x.shape[0], w3.shape[0], geom.nsp
     a5 = five(x, nsp)
-    xf = _workspace((a5.shape[1], n * plan.block + plan.reach), x.dtype, 0)
+    total = n * plan.block
+    width = (KT.room(total) if tiles else total) + plan.reach
+    if keep is None:
+        xf = _workspace((a5.shape[1], width), x.dtype, 0)
+    else:
+        xf = np.empty((a5.shape[1], width), x.dtype)
+        keep.append((x, plan, xf))
     CT.flat_pack(a5, plan.gaps, plan.ext, xf)
     # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
-    yf = _workspace((o, -(-n * plan.block // 16) * 16 + 16), x.dtype, slot=1)
-    CT.flat_conv(xf, contiguous(w3), plan.offs, geom.groups, n * plan.block, yf)
+    yf = _workspace((o, -(-KT.room(total) // 16) * 16 + 16), x.dtype, slot=1)
+    (CT.tile_conv if tiles else CT.flat_conv)(xf, contiguous(w3), plan.offs, geom.groups,
+                                              total, yf)
     y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
     CT.unpack_images(yf, plan.ext, _bias(b, o, x.dtype), b is not None, 0, n, y)
     return y.reshape((n, o) + out_size)

@@ -165,6 +165,27 @@ def test_flat_conv(case, dtype):
     np.testing.assert_allclose(y, want - bias.reshape(o, 1, 1, 1), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", FLAT, ids=str)
+def test_tile_conv(case, dtype):
+    # the register tiles on the flat layout (every row count of tile: O/G = 5, 3, 4, 7, 4)
+    # against the direct sum; positions past `total` only need room
+    from autograd.kernels import conv_tile as KT
+    x, w, out = _flat_case(case, dtype)
+    _, _, pad, dil, groups = case
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    n, o = x.shape[0], w.shape[0]
+    total = n * int(np.prod(ext))
+    xf = np.full((x.shape[1], KT.room(total) + max(offs) + 1), np.nan, dtype)
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    yf = np.full((o, KT.room(total) + 16), np.nan, dtype)
+    KT.tile_conv(xf, w.reshape(o, w.shape[1], -1), np.array(offs), groups, 0, total, yf)
+    y = np.full((n, o) + out, np.nan, dtype)
+    KF.flat_unpack(yf, np.array(ext), np.zeros(o, dtype), False, y)
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, conv_reference(x, w, pad, dil, groups, out), rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("case", FLAT[:4], ids=str)
 def test_flat_pack_layout(case):
     # input layout: data after the gaps, zeros in every gap and past the last image; output

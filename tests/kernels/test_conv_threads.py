@@ -9,6 +9,7 @@ import nn.functional as F
 from autograd.kernels import blas_threads as BT
 from autograd.kernels import conv_batch_last as KB
 from autograd.kernels import conv_flat as KF
+from autograd.kernels import conv_tile as KT
 from autograd.kernels import conv_shift as KS
 from autograd.kernels import conv_threads as CT
 
@@ -103,6 +104,31 @@ def test_flat_conv(dtype, split_calls):
     CT.flat_conv(xf, w3, offs, 1, total, split)
     np.testing.assert_array_equal(split, one)
     assert split_calls
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tile_conv(dtype, split_calls):
+    # register tiles: ranges of whole blocks on the pool's threads = one serial call, and
+    # both = the flat loop to rounding (12 output channels: tiles of 8 and 4)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
+    gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
+    total = 12 * int(np.prod(ext))
+    assert total > 2 * KF.BLOCK
+    xf = np.empty((3, KT.room(total) + max(offs) + 1), dtype)
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    w3 = rng.standard_normal((12, 3, 9)).astype(dtype)
+    offs = np.array(offs, np.int64)
+    one, split = np.zeros((12, KT.room(total)), dtype), np.zeros((12, KT.room(total)), dtype)
+    KT.tile_conv(xf, w3, offs, 1, 0, total, one)
+    CT.tile_conv(xf, w3, offs, 1, total, split)
+    np.testing.assert_array_equal(split, one)
+    assert split_calls
+    loop = np.zeros((12, total), dtype)
+    KF.flat_conv(xf, w3, offs, 1, 0, total, loop)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(one[:, :total], loop, rtol=tol, atol=tol)
 
 
 @pytest.mark.usefixtures("split")

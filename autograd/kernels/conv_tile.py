@@ -1,0 +1,98 @@
+"""Stride-1 convolution on conv_flat's layout by register tiles (numba, ndarrays only).
+
+In conv_flat's layout (the padded input flat per channel, xf: (C, M + reach)), tap t of a
+stride-1 convolution reads xf[c, q + offs[t]] for output position q, so per group
+
+    Y (O/G, M) = W (O/G, C/G*T) . B          B[cc*T + t, q] = xf[c, q + offs[t]]
+
+is one matrix product whose right factor's rows are shifted views of xf. The gather tiles of
+register_tile.py read those rows in place, by a table of their offsets in xf: no column
+matrix is written (the shifted GEMMs of conv_shift.py copy it), and each tile of 8 output
+channels x 32 positions keeps its 16 accumulators in registers over all C/G*T products (the
+flat loop of conv_flat.py adds into yf's rows in L1 instead). Measured on one thread, 64
+images 32 -> 64 channels 3x3 on 14x14 (flat layout of 15x15): 2.07 ms (256 GFLOP/s).
+
+    tile_conv(xf, w, offs, groups, start, stop, yf)
+                               yf[:, start:stop] as conv_flat.flat_conv, in tiles of 32
+                               positions: yf and xf must have room for the last tile
+                               (yf's rows at least ceil32(stop) long, xf's ceil32(stop) +
+                               max(offs)); the positions past stop get values to drop
+
+Every output is one sum in the order of w's (channel, tap) entries, whichever tile computes
+it. conv_threads.tile_conv splits ranges of positions over OpenBLAS's threads.
+"""
+import numpy as np
+
+from . import register_tile
+from ._jit import flush_stale_cache, jit
+
+__all__ = ["tile_conv", "WIDTH", "room"]
+
+WIDTH = 32                  # the widest tile: two vectors of 16 float32 (AVX-512); narrower
+                            # ones (float64, 256-bit vectors) divide it
+VECTOR_BYTES = 64           # register_tile.vector_bytes(), bound before tile_conv compiles
+# the gather tiles (register_tile.tiles(), LLVM intrinsics), bound before tile_conv compiles
+gather_rows8 = gather_rows4 = gather_rows2 = gather_rows1 = None
+
+
+def room(stop):
+    """Positions a buffer must hold for tile_conv to compute [.., stop): stop rounded up to
+    the widest tile."""
+    return -(-stop // WIDTH) * WIDTH
+
+
+def _bind_tiles(kernel):
+    """Compile `kernel` with the gather tiles bound in this module (first call only); its
+    cache is dropped when register_tile.py changed (numba keys it on this file only)."""
+    def dispatcher():
+        if kernel.__dict__.get("compiled") is None:
+            globals().update({k: v for k, v in register_tile.tiles().items()
+                              if k.startswith("gather_")},
+                             VECTOR_BYTES=register_tile.vector_bytes())
+            compiled = kernel.dispatcher()
+            flush_stale_cache(getattr(compiled, "_cache", None),
+                              f"{__name__}.{kernel.py_func.__name__}",
+                              [__file__, register_tile.__file__])
+            kernel.compiled = compiled
+        return kernel.compiled
+
+    def call(*args):
+        return dispatcher()(*args)
+    call.py_func, call.dispatcher = kernel.py_func, dispatcher
+    return call
+
+
+@_bind_tiles
+@jit(nogil=True)
+def tile_conv(xf, w, offs, groups, start, stop, yf):
+    """yf[:, start:stop] = the stride-1 convolution of the flat input xf: (C, M'), w: (O,
+    C/G, T), offs: (T,) tap offsets; yf: (O, M''); start a multiple of WIDTH (see the module
+    docstring for the room both need past stop)."""
+    width = 2 * VECTOR_BYTES // yf.itemsize            # a tile's positions
+    n_out, c_group, n_taps = w.shape
+    o_group = n_out // groups
+    w2 = w.reshape(n_out, c_group * n_taps)
+    xflat = xf.reshape(xf.size)
+    row = xf.shape[1]
+    table = np.empty((groups, c_group * n_taps), np.int64)      # B's rows: offsets in xf
+    for grp in range(groups):
+        for cc in range(c_group):
+            for t in range(n_taps):
+                table[grp, cc * n_taps + t] = (grp * c_group + cc) * row + offs[t]
+    for q0 in range(start, stop, width):
+        for grp in range(groups):
+            a = w2[grp * o_group:(grp + 1) * o_group]
+            out = yf[grp * o_group:(grp + 1) * o_group, q0:q0 + width]
+            rows = table[grp]
+            i = 0
+            while o_group - i >= 8:
+                gather_rows8(a, xflat, rows, out, i, q0)
+                i += 8
+            if o_group - i >= 4:
+                gather_rows4(a, xflat, rows, out, i, q0)
+                i += 4
+            if o_group - i >= 2:
+                gather_rows2(a, xflat, rows, out, i, q0)
+                i += 2
+            if o_group - i == 1:
+                gather_rows1(a, xflat, rows, out, i, q0)
