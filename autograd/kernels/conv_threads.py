@@ -17,6 +17,9 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
     flat_conv(xf, w, offs, groups, total, yf) conv_flat.flat_conv over [0, total), ranges
                                               of whole blocks (conv_flat.BLOCK) split
     tile_conv(xf, w, offs, groups, total, yf) conv_tile.tile_conv over [0, total), the same
+    tile_weight(gq, xcl, offs, groups, dwt)   conv_tile.tile_weight over all output channels,
+                                              runs of 8 of them split
+    pack_last(x, before, ext, xcl)            conv_tile.pack_last over all images, split
 
 Same arguments and results as the serial kernels (each thread runs the serial kernel on its
 channels' rows of xp and cols, its images of dx, or its blocks of positions of yf: disjoint
@@ -46,7 +49,8 @@ from . import conv_flat as KF
 from . import conv_tile as KT
 
 __all__ = ["columns", "scatter_add", "pack", "unpack", "flat_pack", "unpack_images",
-           "flat_columns", "flat_gather", "flat_conv", "tile_conv", "MIN_ELEMENTS"]
+           "flat_columns", "flat_gather", "flat_conv", "tile_conv", "tile_weight",
+           "pack_last", "MIN_ELEMENTS"]
 
 MIN_ELEMENTS = 1 << 17      # elements copied below which one thread (a hand-over: 5-20 us)
 FORCE = None                # True / False: split / never (tests); None: BT.ENABLED, MIN_ELEMENTS
@@ -54,7 +58,7 @@ _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
 carray = _ptr = by_item = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
 shift_columns = shift_gather = flat_pack_images = flat_unpack_images = flat_conv_kernel = None
-tile_conv_kernel = None
+tile_conv_kernel = tile_weight_kernel = pack_last_images = None
 FLAT_BLOCK = KF.BLOCK
 
 
@@ -67,7 +71,7 @@ def _splits(work, arrays):
 # row length, 9 r0, 10 r1, 11 0 (columns) or 1 (scatter_add), 12 item size.
 # Flat packs: 0 x (pack) or y (unpack) address, 1-5 its extents, 6 xf (or yf) address, 7-8
 # its extents, 9 before (pack) or bias (unpack) address, 10 ext address, 11 has_bias, 12
-# start, 13 0 (pack) or 1 (unpack), 14 item size.
+# start, 13 0 (pack), 1 (unpack) or 2 (pack channels last), 14 item size.
 # Flat columns: 0 xf address, 1-2 its extents, 3 offs address, 4 taps, 5 cols address,
 # 6 cols' row length, 7 m0, 8 start, 9 stop, 10 item size.
 # Pack / unpack: 0 x (pack) or y (unpack) address, 1-5 its extents, 6 xp address, 7-11 its
@@ -79,8 +83,11 @@ def _splits(work, arrays):
 # Flat conv: 0 xf address, 1-2 its extents, 3 w address, 4-6 its extents, 7 offs address,
 # 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 0 (flat_conv) or 1
 # (tile_conv), 15 item size.
+# Tile weight: 0 gq address, 1-2 its extents, 3 xcl address, 4-5 its extents, 6 offs
+# address, 7 taps, 8 groups, 9 dwt address, 10-12 its extents, 13 item size.
 # context lengths
 BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 16
+TILE_WEIGHT = 14
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -116,6 +123,8 @@ def _flat_packs_run(ctx, lo, hi, dtype):
     ext = carray(_ptr(ctx[10]), (3,), np.int64)
     if ctx[13] == 0:
         flat_pack_images(images, carray(_ptr(ctx[9]), (3,), np.int64), ext, lo, hi, flat)
+    elif ctx[13] == 2:
+        pack_last_images(images, carray(_ptr(ctx[9]), (3,), np.int64), ext, lo, hi, flat)
     else:
         bias = carray(_ptr(ctx[9]), (ctx[2],), dtype)
         flat_unpack_images(flat, ext, bias, ctx[11] != 0, ctx[12] + lo, ctx[12] + hi, images)
@@ -166,6 +175,15 @@ def _flat_conv_run(ctx, lo, hi, dtype):
         tile_conv_kernel(xf, w, offs, ctx[9], start, stop, yf)
 
 
+def _tile_weight_run(ctx, lo, hi, dtype):
+    """Output channels 8*lo <= o < 8*hi: their rows of dwt."""
+    gq = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+    xcl = carray(_ptr(ctx[3]), (ctx[4], ctx[5]), dtype)
+    offs = carray(_ptr(ctx[6]), (ctx[7],), np.int64)
+    dwt = carray(_ptr(ctx[9]), (ctx[10], ctx[11], ctx[12]), dtype)
+    tile_weight_kernel(gq, xcl, offs, ctx[8], 8 * lo, min(8 * hi, ctx[1]), dwt)
+
+
 def _batch_last_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (BATCH_LAST,), np.int64)
     by_item(_batch_last_run, ctx, a >> n, m, ctx[BATCH_LAST - 1])
@@ -196,20 +214,26 @@ def _flat_conv_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     by_item(_flat_conv_run, ctx, a >> n, m, ctx[FLAT_CONV - 1])
 
 
+def _tile_weight_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (TILE_WEIGHT,), np.int64)
+    by_item(_tile_weight_run, ctx, a >> n, m, ctx[TILE_WEIGHT - 1])
+
+
 def _job(kind):
     """The compiled job of kind ("batch_last", "packs", "flat_packs", "flat_columns",
-    "flat_gather" or "flat_conv")."""
+    "flat_gather", "flat_conv" or "tile_weight")."""
     if kind not in _jobs:
         from . import conv_shift as KS
         kernels = dict(batch_columns=KB.columns, batch_scatter_add=KB.scatter_add,
                        batch_pack=KB.pack, batch_unpack=KB.unpack,
                        flat_pack_images=KF.pack_images, flat_unpack_images=KF.unpack_images,
                        shift_columns=KS.flat_columns, shift_gather=KS.flat_gather,
-                       flat_conv_kernel=KF.flat_conv, tile_conv_kernel=KT.tile_conv)
+                       flat_conv_kernel=KF.flat_conv, tile_conv_kernel=KT.tile_conv,
+                       tile_weight_kernel=KT.tile_weight, pack_last_images=KT.pack_last)
         _jobs[kind] = BT.build_job(
             globals(), f"_{kind}_job", {k: v.dispatcher() for k, v in kernels.items()},
             ("_batch_last_run", "_packs_run", "_flat_packs_run", "_flat_columns_run",
-             "_flat_gather_run", "_flat_conv_run"),
+             "_flat_gather_run", "_flat_conv_run", "_tile_weight_run"),
             ("conv_threads.py", "conv_batch_last.py", "conv_flat.py", "conv_shift.py",
              "conv_tile.py", "register_tile.py"))
     return _jobs[kind]
@@ -276,6 +300,13 @@ def flat_pack(x, before, ext, xf):
     _flat_packs(x, xf, before, ext, False, 0, x.shape[0], 0)
 
 
+def pack_last(x, before, ext, xcl):
+    """conv_tile.pack_last over all images, split over the pool when that pays."""
+    if x.shape[0] < 2 or not _splits(xcl.size, (x, before, ext, xcl)):
+        return KT.pack_last(x, before, ext, 0, x.shape[0], xcl)
+    _flat_packs(x, xcl, before, ext, False, 0, x.shape[0], 2)
+
+
 def unpack_images(yf, ext, bias, has_bias, start, stop, y):
     """conv_flat.unpack_images, its images split over the pool when that pays."""
     work = (stop - start) * y[0].size
@@ -331,3 +362,16 @@ def _flat_conv(xf, w, offs, groups, total, yf, tiles):
                     offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, int(tiles),
                     _item(xf)], np.int64)
     BT.split(_job("flat_conv"), blocks, ctx)
+
+
+def tile_weight(gq, xcl, offs, groups, dwt):
+    """conv_tile.tile_weight over all output channels, runs of 8 of them split over the pool
+    when that pays (dwt: (T, O, C/G), zeros on entry)."""
+    n_out = gq.shape[0]
+    blocks = -(-n_out // 8)
+    work = gq.size * dwt.shape[0] * dwt.shape[2]                  # multiply-adds
+    if blocks < 2 or not _splits(work, (gq, xcl, offs, dwt)):
+        return KT.tile_weight(gq, xcl, offs, groups, 0, n_out, dwt)
+    ctx = np.array([gq.ctypes.data, *gq.shape, xcl.ctypes.data, *xcl.shape, offs.ctypes.data,
+                    offs.shape[0], groups, dwt.ctypes.data, *dwt.shape, _item(gq)], np.int64)
+    BT.split(_job("tile_weight"), blocks, ctx)

@@ -18,21 +18,47 @@ images 32 -> 64 channels 3x3 on 14x14 (flat layout of 15x15): 2.07 ms (256 GFLOP
                                (yf's rows at least ceil32(stop) long, xf's ceil32(stop) +
                                max(offs)); the positions past stop get values to drop
 
-Every output is one sum in the order of w's (channel, tap) entries, whichever tile computes
-it. conv_threads.tile_conv splits ranges of positions over OpenBLAS's threads.
+The weight gradient is, per tap t and group, a product over all positions with x's rows
+shifted by the tap, taken with x channels last (xcl = xf^T: a position's channels are one
+row) so that B is a plain matrix:
+
+    dW[:, :, t] (O/G, C/G) = G (O/G, M) . xcl[offs[t]:offs[t] + M, group's C/G]
+
+    pack_last(x, before, ext, start, stop, xcl)
+                               xcl: (M', C) = x: (N, C, D, H, W) in conv_flat's layout
+                               (before: the gaps), channels last, for the images
+                               start <= n < stop (and the zero rows past the last one)
+    tile_weight(gq, xcl, offs, groups, lo, hi, dwt)
+                               dwt[t, o] (T, O, C/G) += that, for output channels lo <= o
+                               < hi; positions in chunks of CHUNK (G's and xcl's rows of a
+                               chunk stay in L2 while every tap and tile reads them), the
+                               tiles accumulating into dwt; C/G a multiple of a tile's width
+                               (weight_tiles_fit)
+
+Every output is one sum in the order of w's (channel, tap) entries (of the positions, for
+the weight gradient), whichever tile computes it. conv_threads.tile_conv splits ranges of
+positions over OpenBLAS's threads, conv_threads.tile_weight ranges of output channels.
 """
 import numpy as np
 
 from . import register_tile
 from ._jit import flush_stale_cache, jit
 
-__all__ = ["tile_conv", "WIDTH", "room"]
+__all__ = ["tile_conv", "tile_weight", "pack_last", "weight_tiles_fit", "WIDTH", "room"]
 
 WIDTH = 32                  # the widest tile: two vectors of 16 float32 (AVX-512); narrower
                             # ones (float64, 256-bit vectors) divide it
 VECTOR_BYTES = 64           # register_tile.vector_bytes(), bound before tile_conv compiles
-# the gather tiles (register_tile.tiles(), LLVM intrinsics), bound before tile_conv compiles
+# the tiles (register_tile.tiles(), LLVM intrinsics), bound before the kernels compile
 gather_rows8 = gather_rows4 = gather_rows2 = gather_rows1 = None
+accumulate_rows8 = accumulate_rows4 = accumulate_rows2 = accumulate_rows1 = None
+CHUNK = 1024                # positions per pass of tile_weight (g's and x's rows in L2)
+
+
+def weight_tiles_fit(c_group, itemsize):
+    """Whether tile_weight takes C/G input channels of this item size (whole tiles: a
+    multiple of two vectors, as register_tile.vector_bytes() has them)."""
+    return c_group % (2 * register_tile.vector_bytes() // itemsize) == 0
 
 
 def room(stop):
@@ -47,7 +73,7 @@ def _bind_tiles(kernel):
     def dispatcher():
         if kernel.__dict__.get("compiled") is None:
             globals().update({k: v for k, v in register_tile.tiles().items()
-                              if k.startswith("gather_")},
+                              if k.startswith(("gather_", "accumulate_"))},
                              VECTOR_BYTES=register_tile.vector_bytes())
             compiled = kernel.dispatcher()
             flush_stale_cache(getattr(compiled, "_cache", None),
@@ -96,3 +122,63 @@ def tile_conv(xf, w, offs, groups, start, stop, yf):
                 i += 2
             if o_group - i == 1:
                 gather_rows1(a, xflat, rows, out, i, q0)
+
+
+@_bind_tiles
+@jit(nogil=True)
+def tile_weight(gq, xcl, offs, groups, lo, hi, dwt):
+    """dwt[t, o] += sum over positions q of gq[o, q] * xcl[q + offs[t], group's channels] for
+    lo <= o < hi (see the module docstring); gq: (O, M), xcl: (>= M + max(offs), C), dwt:
+    (T, O, C/G) with C/G a multiple of a tile's width."""
+    n_out, total = gq.shape
+    n_taps = offs.shape[0]
+    c_group = xcl.shape[1] // groups
+    o_group = n_out // groups
+    width = 2 * VECTOR_BYTES // gq.itemsize
+    for q0 in range(0, total, CHUNK):
+        q1 = min(total, q0 + CHUNK)
+        a = gq[:, q0:q1]
+        for t in range(n_taps):
+            out = dwt[t]
+            for grp in range(groups):
+                b = xcl[q0 + offs[t]:q1 + offs[t], grp * c_group:(grp + 1) * c_group]
+                i = max(lo, grp * o_group)
+                end = min(hi, (grp + 1) * o_group)
+                for j in range(0, c_group, width):
+                    r = i
+                    while end - r >= 8:
+                        accumulate_rows8(a, b, out, r, j)
+                        r += 8
+                    if end - r >= 4:
+                        accumulate_rows4(a, b, out, r, j)
+                        r += 4
+                    if end - r >= 2:
+                        accumulate_rows2(a, b, out, r, j)
+                        r += 2
+                    if end - r == 1:
+                        accumulate_rows1(a, b, out, r, j)
+
+
+@jit(nogil=True)
+def pack_last(x, before, ext, start, stop, xcl):
+    """xcl[n*block + p, c] = x[n, c] at flat position p of the block (zeros in the gaps) for
+    start <= n < stop, and zeros past N*block when stop = N (conv_flat.pack_images's layout,
+    transposed). Per image: zero its rows, then write each channel's plane into its column
+    (the image's rows, block x C, stay in L1)."""
+    n_img, n_ch, d_in, h_in, w_in = x.shape
+    bd, bh, bw = before[0], before[1], before[2]
+    eh, ew = ext[1], ext[2]
+    block = ext[0] * eh * ew
+    for n in range(start, stop):
+        rows = xcl[n * block:(n + 1) * block]
+        rows[:] = 0
+        for c in range(n_ch):
+            plane = x[n, c]
+            for d in range(d_in):
+                for h in range(h_in):
+                    at = ((d + bd) * eh + h + bh) * ew + bw
+                    src = plane[d, h]
+                    for k in range(w_in):
+                        rows[at + k, c] = src[k]
+    if stop == n_img:
+        xcl[n_img * block:] = 0

@@ -6,6 +6,8 @@ the scans' per-step product that numba's loops could not express).
                                out[i0:i0+R, 0:V*L] = a[i0:i0+R, :] @ B[:, 0:V*L], B's row p
                                the run b[table[p] + jb:][:V*L] of the flat array b (the
                                shifted rows of a convolution's input, read in place)
+    accumulate(a, b, out, i0, j0)
+                               out[i0:i0+R, j0:j0+V*L] += a[i0:i0+R, :] @ b[:, j0:j0+V*L]
 
 for C-ordered rows (unit stride along the last axis; any row stride), with R rows and V
 vectors of L lanes (L = one 512-bit register of the dtype where the CPU has AVX-512, else
@@ -40,20 +42,23 @@ def tiles():
     """{name: intrinsic}: tile_rows8, tile_rows4 (two vectors, sums in k order),
     tile_rows2, tile_rows1 (two vectors, four partial sums) and tile_vector (eight rows, one
     vector: a last block of columns narrower than two vectors); gather_rows8, 4, 2, 1 (two
-    vectors, sums in k order)."""
+    vectors, sums in k order); accumulate_rows8, 4, 2, 1 (tile_rows8's form, out += a @ b:
+    a long sum taken in chunks that stay in cache)."""
     if not _built:
         _built.update(tile_rows8=_make_tile(8, 2, 1), tile_rows4=_make_tile(4, 2, 1),
                       tile_rows2=_make_tile(2, 2, 4), tile_rows1=_make_tile(1, 2, 4),
                       tile_vector=_make_tile(8, 1, 1), tile_vector1=_make_tile(1, 1, 4))
         _built.update({f"gather_rows{r}": _make_tile(r, 2, 1, gather=True)
                        for r in (8, 4, 2, 1)})
+        _built.update({f"accumulate_rows{r}": _make_tile(r, 2, 1, accumulate=True)
+                       for r in (8, 4, 2, 1)})
     return _built
 
 
-def _make_tile(rows, vectors, split, gather=False):
+def _make_tile(rows, vectors, split, gather=False, accumulate=False):
     """The intrinsic tile(a, b, out, i0, j0) (gather: gather(a, b, table, out, i0, jb)) for
     `rows` rows of out (the caller keeps them within a's), `vectors` vectors of columns,
-    `split` partial sums over k."""
+    `split` partial sums over k; accumulate: out += the product."""
     from llvmlite import ir
     from numba.core import cgutils, types
     from numba.extending import intrinsic
@@ -132,9 +137,14 @@ def _make_tile(rows, vectors, split, gather=False):
             return new
 
         count = split * rows * vectors
-        zero = ir.Constant(vec, None)
+        start = [ir.Constant(vec, None)] * count
+        if accumulate:                  # out's values as the first partial sums
+            start[:rows * vectors] = [
+                load_vector(element(arr_out, builder.add(i0v, const(r)),
+                                    builder.add(out_j0, const(lanes * v))))
+                for r in range(rows) for v in range(vectors)]
         k_main = builder.sub(k, builder.srem(k, const(split)))
-        accs = _counted_loop(builder, const(0), k_main, split, [zero] * count,
+        accs = _counted_loop(builder, const(0), k_main, split, start,
                              lambda p, accs: _unrolled(builder, p, accs, split, step, const))
         accs = _counted_loop(builder, k_main, k, 1, accs,
                              lambda p, accs: step(p, 0, accs))

@@ -48,6 +48,7 @@ import numpy as np
 from ..function import Function
 from ..kernels import conv as K
 from ..kernels import conv_scratch as KW
+from ..kernels import conv_tile as KT
 from . import conv_paths as P
 from .shape import Expand
 
@@ -196,6 +197,12 @@ def _batch_last_plan(geom, n, c, o):
     return plan if geom.positions < (1 - DROPPED) * geom.flat.block else None
 
 
+def _weight_tiles(geom, c, dtype):
+    """Whether a weight gradient on the flat layout takes register tiles (packing x channels
+    last itself) rather than shifted GEMMs: C/G whole tiles wide."""
+    return TILES is not False and KT.weight_tiles_fit(c // geom.groups, dtype.itemsize)
+
+
 def conv_forward(x, w, b, geom, keep=None):
     """y = C(w) x + b: x: (N, C, *S), w: (O, C/groups, *k), b: (O,) array or None
     -> (N, O, *out_size). keep: a list that receives (x, key, pack) when the path packs x in
@@ -208,9 +215,10 @@ def conv_forward(x, w, b, geom, keep=None):
         return P.batch_last_conv(x, w, b, geom, geom.batch_last, keep)
     plan = _flat_plan(geom, o, c)
     tiles = TILES is not False
-    if plan is not None and tiles:
+    if plan is not None and tiles:      # x kept for a weight gradient by shifted GEMMs
+        kept = keep if _shift_plan(geom, c, o) and not _weight_tiles(geom, c, x.dtype) else None
         return P.flat_loop_conv(x, _c(w).reshape(o, -1, geom.taps), b, geom, plan,
-                                geom.out_size, keep if _shift_plan(geom, c, o) else None)
+                                geom.out_size, kept)
     if _shift_plan(geom, c, o) is not None:
         return P.shift_conv(x, w, b, geom, geom.flat, keep)
     if plan is not None:
@@ -289,6 +297,8 @@ def conv_weight_forward(x, g, geom, wshape):
     if _shift_plan(geom, c, o) is not None or geom.flat is not None and FLAT is not False and (
             FLAT or geom.out_size[-1] != geom.in_size[-1]):
         # im2col would copy these columns row by row (its spans need OW == W)
+        if _weight_tiles(geom, c, x.dtype):
+            return P.tile_weight(x, g, geom, geom.flat, wshape)
         return P.shift_weight(x, g, geom, geom.flat, wshape)
     x5 = _five(x, geom.nsp)
     g3 = g.reshape(n, o, length)

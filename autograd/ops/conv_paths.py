@@ -126,6 +126,21 @@ def shift_weight(x, g, geom, plan, wshape):
     return _owned_weight(dwt.transpose(0, 2, 1), wshape)
 
 
+def tile_weight(x, g, geom, plan, wshape):
+    """dW by register tiles on the flat layout (kernels/conv_tile.py): per tap, G (O/G,
+    positions) . x channels last shifted by the tap -> wshape (O, C/G, *k), in an array of
+    its own."""
+    n, c, nsp = x.shape[0], x.shape[1], geom.nsp
+    gq = KW.pack_output(g, five(g, nsp), plan)
+    xcl = _workspace((n * plan.block + plan.reach, c), x.dtype, 2)
+    CT.pack_last(five(x, nsp), plan.gaps, plan.ext, xcl)
+    dwt = np.zeros((geom.taps,) + wshape[:2], x.dtype)     # (T, O, C/G)
+    CT.tile_weight(gq, xcl, plan.offs, geom.groups, dwt)
+    out = np.empty(wshape, x.dtype)
+    np.copyto(out.reshape(wshape[:2] + (geom.taps,)), dwt.transpose(1, 2, 0))
+    return out
+
+
 # -- batch-last columns (kernels/conv_batch_last.py) ------------------------------------------
 CHUNK = 1 << 20            # column elements per chunk of output rows (4 MB of float32)
 MIN_POSITIONS = 1024       # fewest columns per chunk of conv and conv_transpose

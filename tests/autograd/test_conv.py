@@ -157,16 +157,15 @@ def test_batch_last_path_taken():
         assert conv_ops._batch_last_plan(geom(size, kernel, 1, kernel // 2), n, c, o) is None
 
 
-@pytest.mark.parametrize("batch_last", [True, False], ids=["batch_last", "flat"])
-def test_weight_gradient_reuses_the_forward_pack(batch_last, monkeypatch):
+@pytest.mark.parametrize("path", ["batch_last", "shift"])
+def test_weight_gradient_reuses_the_forward_pack(path, monkeypatch):
     # the forward's packed input serves the weight gradient: x is packed once per step and
-    # g once for both gradients (counting the pack kernels); the gradients match PyTorch.
-    # On the flat layout the input gradient (register tiles: a convolution of g with the
-    # flipped kernel) packs g in a layout of its own, the weight gradient in the output one
-    g_packs = 1 if batch_last else 2
+    # g once for both gradients (counting the pack kernels); the gradients match PyTorch
     from autograd.kernels import conv_batch_last, conv_flat
-    monkeypatch.setattr(conv_ops, "BATCH_LAST", batch_last)
-    module, name = (conv_batch_last, "pack") if batch_last else (conv_flat, "pack_images")
+    monkeypatch.setattr(conv_ops, "BATCH_LAST", path == "batch_last")
+    monkeypatch.setattr(conv_ops, "TILES", False)
+    module, name = (conv_batch_last, "pack") if path == "batch_last" else \
+        (conv_flat, "pack_images")
     calls = []
     packer = getattr(module, name)
     monkeypatch.setattr(module, name, lambda *a: calls.append(a[0].shape) or packer(*a))
@@ -176,7 +175,7 @@ def test_weight_gradient_reuses_the_forward_pack(batch_last, monkeypatch):
     tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
     F.conv2d(x, w, padding=1).sum().backward()
     TF.conv2d(tx, tw, padding=1).sum().backward()
-    assert calls == [(3, 16, 1, 6, 6)] * (1 + g_packs)         # x, then g
+    assert calls == [(3, 16, 1, 6, 6), (3, 16, 1, 6, 6)]       # x, then g
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
     # the kept pack is one of the node's saved arrays: kept by retain_graph (x is not packed
@@ -186,8 +185,33 @@ def test_weight_gradient_reuses_the_forward_pack(batch_last, monkeypatch):
     calls.clear()
     y.sum().backward(retain_graph=True)
     y.sum().backward()
-    assert calls == [(3, 16, 1, 6, 6)] * (2 * g_packs)          # g (twice: once per pass)
+    assert calls == [(3, 16, 1, 6, 6)] * 2                      # g, g
     assert y.grad_fn._arrays is None
+
+
+def test_register_tiles_pack_what_they_read(monkeypatch):
+    # on the flat layout (14x14: 13 % of its positions dropped) with register tiles nothing
+    # is kept: the forward packs x, the input gradient (a convolution of g with the flipped
+    # kernel) packs g in its input layout, the weight gradient g in the output layout and x
+    # channels last (conv_tile.pack_last)
+    from autograd.kernels import conv_flat, conv_tile
+    calls = []
+    for module, name in ((conv_flat, "pack_images"), (conv_tile, "pack_last")):
+        packer = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, packer=packer, name=name:
+                            calls.append((name, a[0].shape)) or packer(*a))
+    rng = np.random.default_rng(8)
+    xs, ws = rng.standard_normal((3, 16, 14, 14)), rng.standard_normal((16, 16, 3, 3))
+    x, w = ag.tensor(xs, requires_grad=True), ag.tensor(ws, requires_grad=True)
+    tx, tw = torch.tensor(xs, requires_grad=True), torch.tensor(ws, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    assert y.grad_fn.saved_arrays is None
+    y.sum().backward()
+    TF.conv2d(tx, tw, padding=1).sum().backward()
+    shape = (3, 16, 1, 14, 14)
+    assert calls == [("pack_images", shape)] * 3 + [("pack_last", shape)]
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
 def test_non_contiguous_layouts():

@@ -186,6 +186,45 @@ def test_tile_conv(case, dtype):
     np.testing.assert_allclose(y, conv_reference(x, w, pad, dil, groups, out), rtol=tol, atol=tol)
 
 
+TILE_WEIGHT = [   # C/G whole tiles wide (16 float64 or 32 float32 on AVX-512; 8 or 16 else)
+    ((2, 32, 1, 6, 7), (8, 32, 1, 3, 3), (0, 1, 1), (1, 1, 1), 1),     # 'same' 3x3
+    ((2, 64, 1, 7, 5), (12, 32, 1, 2, 3), (0, 1, 2), (1, 2, 1), 2),    # groups, dilation
+    ((1, 32, 3, 4, 4), (5, 32, 2, 2, 2), (1, 0, 1), (1, 1, 1), 1),     # 3-d, O = 5
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TILE_WEIGHT, ids=str)
+def test_tile_weight(case, dtype):
+    # dW by register tiles (x packed channels last) against the direct sum over positions
+    from autograd.kernels import conv_tile as KT
+    x, w, out = _flat_case(case, dtype)
+    _, _, pad, dil, groups = case
+    n, c, o = x.shape[0], x.shape[1], w.shape[0]
+    g = np.random.default_rng(1).standard_normal((n, o) + out).astype(dtype)
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    total = n * int(np.prod(ext))
+    xcl = np.full((total + max(offs) + 1, c), np.nan, dtype)
+    KT.pack_last(x, np.array(gaps), np.array(ext), 0, n, xcl)
+    xf = np.empty((c, xcl.shape[0]), dtype)
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    np.testing.assert_array_equal(xcl, xf.T)                 # the flat layout, transposed
+    gq = np.empty((o, total), dtype)
+    KF.flat_pack(g, np.zeros(3, np.int64), np.array(ext), gq)
+    taps = len(offs)
+    dwt = np.zeros((taps, o, c // groups), dtype)
+    KT.tile_weight(gq, xcl, np.array(offs), groups, 0, o, dwt)
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
+    want = np.zeros((o, c // groups, taps))
+    for t, tap in enumerate(np.ndindex(*w.shape[2:])):
+        sl = tuple(slice(k * d, k * d + s) for k, d, s in zip(tap, dil, out))
+        patch = xp[(slice(None), slice(None)) + sl].reshape(n, groups, c // groups, -1)
+        gg = g.reshape(n, groups, o // groups, -1)
+        want[:, :, t] = np.einsum("ngkl,ngcl->gkc", gg, patch).reshape(o, c // groups)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(dwt.transpose(1, 2, 0), want, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("case", FLAT[:4], ids=str)
 def test_flat_pack_layout(case):
     # input layout: data after the gaps, zeros in every gap and past the last image; output

@@ -133,6 +133,28 @@ def test_tile_conv(dtype, split_calls):
 
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_tile_weight_and_pack_last(dtype, split_calls):
+    # runs of 8 output channels (12: a run of 8 and one of 4) on the pool's threads, and the
+    # channels-last pack by images, = one serial call each
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 32, 1, 9, 9)).astype(dtype)
+    gaps, ext, offs = KF.flat_plan((1, 9, 9), (1, 9, 9), (1, 3, 3), (0, 1, 1), (1, 1, 1))
+    total = 6 * int(np.prod(ext))
+    one, split = (np.empty((total + max(offs) + 1, 32), dtype) for _ in range(2))
+    KT.pack_last(x, np.array(gaps), np.array(ext), 0, 6, one)
+    CT.pack_last(x, np.array(gaps), np.array(ext), split)
+    np.testing.assert_array_equal(split, one)
+    gq = rng.standard_normal((12, total)).astype(dtype)
+    offs = np.array(offs, np.int64)
+    dw_one, dw_split = np.zeros((9, 12, 32), dtype), np.zeros((9, 12, 32), dtype)
+    KT.tile_weight(gq, one, offs, 1, 0, 12, dw_one)
+    CT.tile_weight(gq, one, offs, 1, dw_split)
+    np.testing.assert_array_equal(dw_split, dw_one)
+    assert split_calls
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_flat_columns(dtype):
     xf = np.random.default_rng(1).standard_normal((7, 60)).astype(dtype)
     offs = np.array([0, 1, 6, 7], np.int64)
