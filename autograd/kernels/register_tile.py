@@ -40,13 +40,15 @@ def vector_bytes():
 
 def tiles():
     """{name: intrinsic}: tile_rows8, tile_rows4 (two vectors, sums in k order),
-    tile_rows2, tile_rows1 (two vectors, four partial sums) and tile_vector (eight rows, one
+    tile_rows2, tile_rows1 (two vectors, four partial sums), tile_wide1 (one row, eight
+    vectors in k order: eight chains without a split) and tile_vector (eight rows, one
     vector: a last block of columns narrower than two vectors); gather_rows8, 4, 2, 1 (two
     vectors, sums in k order); accumulate_rows8, 4, 2, 1 (tile_rows8's form, out += a @ b:
     a long sum taken in chunks that stay in cache)."""
     if not _built:
         _built.update(tile_rows8=_make_tile(8, 2, 1), tile_rows4=_make_tile(4, 2, 1),
                       tile_rows2=_make_tile(2, 2, 4), tile_rows1=_make_tile(1, 2, 4),
+                      tile_wide1=_make_tile(1, 8, 1),
                       tile_vector=_make_tile(8, 1, 1), tile_vector1=_make_tile(1, 1, 4))
         _built.update({f"gather_rows{r}": _make_tile(r, 2, 1, gather=True)
                        for r in (8, 4, 2, 1)})
