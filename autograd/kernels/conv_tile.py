@@ -42,14 +42,16 @@ positions over OpenBLAS's threads, conv_threads.tile_weight ranges of output cha
 import numpy as np
 
 from . import register_tile
-from ._jit import flush_stale_cache, jit
+from ._jit import jit
+from .register_tile import tile_jit
 
 __all__ = ["tile_conv", "tile_weight", "pack_last", "weight_tiles_fit", "WIDTH", "room"]
 
 WIDTH = 32                  # the widest tile: two vectors of 16 float32 (AVX-512); narrower
                             # ones (float64, 256-bit vectors) divide it
-VECTOR_BYTES = 64           # register_tile.vector_bytes(), bound before tile_conv compiles
-# the tiles (register_tile.tiles(), LLVM intrinsics), bound before the kernels compile
+# bound by tile_jit before the kernels compile: the vector width (register_tile.vector_bytes())
+# and the tiles (register_tile.tiles(), LLVM intrinsics)
+VECTOR_BYTES = 64
 gather_rows8 = gather_rows4 = gather_rows2 = gather_rows1 = None
 accumulate_rows8 = accumulate_rows4 = accumulate_rows2 = accumulate_rows1 = None
 CHUNK = 1024                # positions per pass of tile_weight (g's and x's rows in L2)
@@ -67,29 +69,7 @@ def room(stop):
     return -(-stop // WIDTH) * WIDTH
 
 
-def _bind_tiles(kernel):
-    """Compile `kernel` with the gather tiles bound in this module (first call only); its
-    cache is dropped when register_tile.py changed (numba keys it on this file only)."""
-    def dispatcher():
-        if kernel.__dict__.get("compiled") is None:
-            globals().update({k: v for k, v in register_tile.tiles().items()
-                              if k.startswith(("gather_", "accumulate_"))},
-                             VECTOR_BYTES=register_tile.vector_bytes())
-            compiled = kernel.dispatcher()
-            flush_stale_cache(getattr(compiled, "_cache", None),
-                              f"{__name__}.{kernel.py_func.__name__}",
-                              [__file__, register_tile.__file__])
-            kernel.compiled = compiled
-        return kernel.compiled
-
-    def call(*args):
-        return dispatcher()(*args)
-    call.py_func, call.dispatcher = kernel.py_func, dispatcher
-    return call
-
-
-@_bind_tiles
-@jit(nogil=True)
+@tile_jit(globals(), nogil=True)
 def tile_conv(xf, w, offs, groups, start, stop, yf):
     """yf[:, start:stop] = the stride-1 convolution of the flat input xf: (C, M'), w: (O,
     C/G, T), offs: (T,) tap offsets; yf: (O, M''); start a multiple of WIDTH (see the module
@@ -124,8 +104,7 @@ def tile_conv(xf, w, offs, groups, start, stop, yf):
                 gather_rows1(a, xflat, rows, out, i, q0)
 
 
-@_bind_tiles
-@jit(nogil=True)
+@tile_jit(globals(), nogil=True)
 def tile_weight(gq, xcl, offs, groups, lo, hi, dwt):
     """dwt[t, o] += sum over positions q of gq[o, q] * xcl[q + offs[t], group's channels] for
     lo <= o < hi (see the module docstring); gq: (O, M), xcl: (>= M + max(offs), C), dwt:

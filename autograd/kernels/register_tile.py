@@ -9,7 +9,8 @@ the scans' per-step product that numba's loops could not express).
     accumulate(a, b, out, i0, j0)
                                out[i0:i0+R, j0:j0+V*L] += a[i0:i0+R, :] @ b[:, j0:j0+V*L]
 
-for C-ordered rows (unit stride along the last axis; any row stride), with R rows and V
+for b and out with unit stride along the last axis (any row stride) and a of any strides
+(a transposed view too: its entries are broadcast one at a time), with R rows and V
 vectors of L lanes (L = one 512-bit register of the dtype where the CPU has AVX-512, else
 256-bit: 16 or 8 float32). The R*V accumulators are LLVM vector values carried by the loop
 over k, so they live in registers for the whole sum: per k, V loads of b's row, R
@@ -26,9 +27,40 @@ chains in flight when there are too few rows to hide the multiply-add latency.
 The intrinsics are built when the first kernel that calls them compiles (tiles(), from
 scan_math's helper compile), never at import.
 """
-__all__ = ["tiles", "vector_bytes"]
+import functools
+
+__all__ = ["tiles", "vector_bytes", "tile_jit"]
 
 _built = {}
+
+
+def tile_jit(namespace, **options):
+    """_jit.jit(**options) for a kernel that calls the tiles by name: they (and VECTOR_BYTES,
+    the vector width) are bound in its module's namespace `namespace` before its first
+    compile, and its numba cache is dropped when this file changed (numba keys it on its own
+    file only)."""
+    from ._jit import flush_stale_cache, jit
+
+    def wrap(py_func):
+        kernel = jit(**options)(py_func)
+        compiled = None
+
+        def dispatcher():
+            nonlocal compiled
+            if compiled is None:
+                namespace.update(tiles(), VECTOR_BYTES=vector_bytes())
+                compiled = kernel.dispatcher()
+                flush_stale_cache(getattr(compiled, "_cache", None),
+                                  f"{namespace['__name__']}.{py_func.__name__}",
+                                  [namespace["__file__"], __file__])
+            return compiled
+
+        @functools.wraps(py_func)
+        def call(*args):
+            return (compiled or dispatcher())(*args)
+        call.py_func, call.dispatcher = py_func, dispatcher
+        return call
+    return wrap
 
 
 def vector_bytes():
@@ -105,6 +137,14 @@ def _make_tile(rows, vectors, split, gather=False, accumulate=False):
             row = builder.gep(base, [builder.mul(i, stride)])
             return builder.gep(builder.bitcast(row, scalar.as_pointer()), [j])
 
+        def a_element(i, p):
+            """Pointer to a[i, p], both of a's strides from the array (a may be a transposed
+            view: its entries are only broadcast, one at a time)."""
+            base = builder.bitcast(arr_a.data, ir.IntType(8).as_pointer())
+            at = builder.add(builder.mul(i, builder.extract_value(arr_a.strides, 0)),
+                             builder.mul(p, builder.extract_value(arr_a.strides, 1)))
+            return builder.bitcast(builder.gep(base, [at]), scalar.as_pointer())
+
         def load_vector(ptr):
             return builder.load(builder.bitcast(ptr, vec.as_pointer()), align=item)
 
@@ -132,7 +172,7 @@ def _make_tile(rows, vectors, split, gather=False, accumulate=False):
                       for v in range(vectors)]
             new = list(accs)
             for r in range(rows):
-                a_r = broadcast(builder.load(element(arr_a, builder.add(i0v, const(r)), p)))
+                a_r = broadcast(builder.load(a_element(builder.add(i0v, const(r)), p)))
                 for v in range(vectors):
                     at = (part * rows + r) * vectors + v
                     new[at] = builder.call(fma, [a_r, b_vecs[v], accs[at]])

@@ -7,6 +7,8 @@ all rows add to, is summed per run (a row of db_runs each) and added up after.
 
     lstm_scan_forward(...)     as scan_lstm.lstm_scan_forward   (same arguments)
     lstm_scan_backward(...)    as scan_lstm.lstm_scan_backward
+    weight_product(at, b)      at^T @ b by tile_gemm.matmul_tn, runs of 8 rows of the result
+                               split (any recurrent layer's weight gradients)
 
 Both run the single-threaded kernel when turned off, when the pool has one thread, the
 batch one sequence, or the scan less than MIN_WORK multiply-adds (the hand-over costs 5-20
@@ -26,15 +28,16 @@ import numpy as np
 
 from . import blas_threads as BT
 from . import scan_lstm as K
+from . import tile_gemm as TG
 
-__all__ = ["lstm_scan_forward", "lstm_scan_backward", "MIN_WORK"]
+__all__ = ["lstm_scan_forward", "lstm_scan_backward", "weight_product", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
 FORCE = None            # True / False: split / never (tests); None: BT.ENABLED, MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 16
 _jobs = {}
 # bound by _job() before the jobs compile (numba is not imported until then)
-carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = None
+carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = matmul_tn = None
 
 
 def _split_runs(batch, work):
@@ -81,6 +84,12 @@ def _backward_run(ctx, lo, hi, dtype):
                        _mat(ctx, 14, dtype), _mat(ctx, 15, dtype))
 
 
+def _weight_run(ctx, lo, hi, dtype):
+    """Rows 8*lo <= i < 8*hi of out = at^T @ b."""
+    out = _mat(ctx, 2, dtype)
+    matmul_tn(_mat(ctx, 0, dtype), _mat(ctx, 1, dtype), 8 * lo, min(8 * hi, out.shape[0]), out)
+
+
 def _forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     ctx = carray(c, (3 * FORWARD_ARRAYS + 3,), np.int64)
     by_item(_forward_run, ctx, a >> n, m, ctx[3 * FORWARD_ARRAYS + 2])
@@ -91,17 +100,23 @@ def _backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
     by_item(_backward_run, ctx, a >> n, m, ctx[3 * BACKWARD_ARRAYS + 1])
 
 
+def _weight_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
+    ctx = carray(c, (3 * 3 + 1,), np.int64)
+    by_item(_weight_run, ctx, a >> n, m, ctx[3 * 3])
+
+
 def _job(kind):
-    """The compiled job of kind ("forward" or "backward"); it inlines scan_lstm's and
-    scan_math's code, so a change in either recompiles it."""
+    """The compiled job of kind ("forward", "backward" or "weight"); it inlines scan_lstm's,
+    scan_math's and tile_gemm's code, so a change in any recompiles it."""
     if kind not in _jobs:
         K.lstm_scan_forward.dispatcher()           # compiles scan_lstm's rows helpers
         _jobs[kind] = BT.build_job(
             globals(), f"_{kind}_job",
             dict(lstm_forward_rows=K.lstm_forward_rows,
-                 lstm_backward_rows=K.lstm_backward_rows),
-            ("_mat", "_vec", "_forward_run", "_backward_run"),
-            ("scan_threads.py", "scan_lstm.py", "scan_math.py", "register_tile.py"))
+                 lstm_backward_rows=K.lstm_backward_rows, matmul_tn=TG.matmul_tn.dispatcher()),
+            ("_mat", "_vec", "_forward_run", "_backward_run", "_weight_run"),
+            ("scan_threads.py", "scan_lstm.py", "scan_math.py", "register_tile.py",
+             "tile_gemm.py"))
     return _jobs[kind]
 
 
@@ -140,3 +155,16 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
                                     dh, dc, da, dh_all, db, wih, dx)
     BT.split(_job("backward"), batch, ctx)
     np.sum(db_runs, axis=0, out=db)
+
+
+def weight_product(at, b):
+    """at^T @ b: (M, N) in a new array, for at: (K, M), b: (K, N) C-contiguous of one dtype
+    (tile_gemm.matmul_tn), runs of 8 rows of the result split over the pool when that pays."""
+    out = np.empty((at.shape[1], b.shape[1]), b.dtype)
+    blocks = -(-out.shape[0] // 8)
+    if blocks < 2 or not BT.worth_splitting(FORCE, at.size * b.shape[1], MIN_WORK, (at, b)):
+        TG.matmul_tn(at, b, 0, out.shape[0], out)
+        return out
+    ctx = _context((at, b, out), ())
+    BT.split(_job("weight"), blocks, ctx)
+    return out

@@ -3,6 +3,7 @@ the packed-rows geometry, the create_graph=True path (recomputed_grads) and arra
 import numpy as np
 
 from ..kernels import scan as K
+from ..kernels import scan_threads as ST
 from ..tensor import Tensor
 
 SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backward scratch
@@ -143,6 +144,16 @@ def check_dtypes(op, tensors):
         raise RuntimeError(f"{op}: expected all tensors to have the same dtype, got {shown}")
 
 
+def transposed_product(a, b):
+    """a^T @ b for a: (K, M), b: (K, N): register tiles (kernels/tile_gemm.py, K's rows in
+    chunks; LSTM(32, 128) on (100, 32, 32): dW_hh 1.1 -> 0.75 ms after the scan kernel) when
+    both are C-contiguous of one dtype, else BLAS."""
+    if a.flags.c_contiguous and b.flags.c_contiguous and a.dtype == b.dtype and \
+            a.dtype in (np.float32, np.float64):
+        return ST.weight_product(a, b)
+    return a.T @ b
+
+
 def hprev_product(d, hs, h0, sizes, reverse):
     """d^T hprev: (G*H, P), with hprev (R, P) the state each row started from (h0's rows at
     the first step, else the previous step's rows of hs; h0 None means zeros). A padded
@@ -151,7 +162,7 @@ def hprev_product(d, hs, h0, sizes, reverse):
     if sizes[-1] == batch:
         first, rest, prev = (d[-batch:], d[:-batch], hs[batch:]) if reverse else \
             (d[:batch], d[batch:], hs[:-batch])
-        out = rest.T @ prev
+        out = transposed_product(rest, prev)
         if h0 is not None:
             out += first.T @ h0
         return out
@@ -159,7 +170,7 @@ def hprev_product(d, hs, h0, sizes, reverse):
         h0 = np.zeros((batch, hs.shape[1]), hs.dtype)
     hprev = np.empty_like(hs)
     K.previous_rows(hs, h0, sizes, reverse, hprev)
-    return d.T @ hprev
+    return transposed_product(d, hprev)
 
 
 def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bias=None,
@@ -174,7 +185,7 @@ def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bi
     k = 1 + len(states)
     if dx is None and needs[0]:
         dx = (d_in @ w_ih).reshape(x.shape)
-    dw_ih = d_in.T @ rows if needs[k] else None
+    dw_ih = transposed_product(d_in, rows) if needs[k] else None
     dw_hh = hprev_product(d_hid, hs, h0, ctx.sizes, ctx.reverse) if needs[k + 1] else None
     if d_bias is not None:
         db = d_bias.astype(d_in.dtype)

@@ -257,6 +257,28 @@ def test_matmul_strided_and_row_independent():
     np.testing.assert_array_equal(whole[:4], part)      # rows 0-3 by the 8-row tile
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(600, 21, 40), (3, 8, 32), (257, 512, 128), (1, 1, 1),
+                                   (0, 5, 33), (300, 13, 7)], ids=str)
+def test_transposed_tile_product(shape, dtype):
+    """tile_gemm.matmul_tn: at^T @ b over K rows in chunks (K > CHUNK too), tiles of 8, 4, 2
+    and 1 rows of the result, columns past the whole tiles; rows outside [lo, hi) kept."""
+    from autograd.kernels import tile_gemm
+    k, m, n = shape
+    rng = np.random.default_rng(m)
+    at, b = rng.standard_normal((k, m)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    tile_gemm.matmul_tn(at, b, 0, m, out)
+    want = at.astype(np.float64).T @ b.astype(np.float64)
+    tol = 1e-12 * max(1, k) if dtype == np.float64 else 2e-6 * max(1, k)
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    if m > 3:
+        part = np.full((m, n), -7.0, dtype)
+        tile_gemm.matmul_tn(at, b, 1, m - 2, part)
+        np.testing.assert_array_equal(part[1:m - 2], out[1:m - 2])   # same sums, any tile
+        assert (part[:1] == -7).all() and (part[m - 2:] == -7).all()
+
 # -- the activations ---------------------------------------------------------------------------
 def _ordered(a):
     """float32 values as integers in the order of the floats (+0 and -0 both 0): the

@@ -59,6 +59,20 @@ def test_split_is_exact_when_every_run_has_four_sequences():
         np.testing.assert_array_equal(b, a)
 
 
+@pytest.mark.usefixtures("two_blas_threads")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weight_product_split_is_exact(dtype, monkeypatch):
+    # runs of 8 rows of the result on the pool's threads = one serial call, bit for bit
+    monkeypatch.setattr(ST, "FORCE", True)
+    rng = np.random.default_rng(3)
+    at, b = rng.standard_normal((700, 44)).astype(dtype), rng.standard_normal((700, 40))
+    b = b.astype(dtype)
+    split = ST.weight_product(at, b)
+    monkeypatch.setattr(ST, "FORCE", False)
+    np.testing.assert_array_equal(split, ST.weight_product(at, b))
+    np.testing.assert_allclose(split, at.T @ b, rtol=1e-4, atol=1e-3)
+
+
 def _marking_job():
     numba = pytest.importorskip("numba")
     ptr = BT.address_pointer()
