@@ -8,7 +8,9 @@ chunks of CHUNK: a chunk's rows of at and b stay in L2 while every tile of out a
 product to it (accumulating tiles; at^T is a transposed view, whose entries the tiles only
 broadcast: at's row p holds the M entries one step of the sum needs). Measured on two
 threads, float32, dA (3168, 512), H_prev (3168, 128) (an LSTM(32, 128) on (100, 32, 32)):
-OpenBLAS's dA.T @ H_prev 1.05 ms alone, 1.1-1.2 ms after the scan kernel.
+0.88-1.0 ms (one thread 1.74-1.85), OpenBLAS's dA.T @ H_prev 1.03-1.06 ms alone and
+1.1-1.2 ms after the scan kernel; dA (3200, 512) with X (3200, 32): 0.23-0.26 ms against
+0.36.
 
     matmul_tn(at, b, lo, hi, out)   out[lo:hi] = (at^T . b)[lo:hi]: the rows lo <= i < hi
                                     of out (M, N); at, b, out C-contiguous, one dtype
@@ -21,7 +23,7 @@ from .register_tile import tile_jit
 
 __all__ = ["matmul_tn", "CHUNK"]
 
-CHUNK = 256                 # rows of at and b per pass (f32 (256, 512) + (256, 128): 640 KB)
+CHUNK = 64                  # rows of at and b per pass (64 was faster than 128-512 here)
 # bound by tile_jit before matmul_tn compiles
 VECTOR_BYTES = 64
 accumulate_rows8 = accumulate_rows4 = accumulate_rows2 = accumulate_rows1 = None
