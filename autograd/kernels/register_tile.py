@@ -1,5 +1,5 @@
-"""A register-tiled matrix product micro-kernel, written as LLVM IR for numba (the one piece of
-the scans' per-step product that numba's loops could not express).
+"""A register-tiled matrix product micro-kernel, written as LLVM IR for numba: the inner loop
+of a product that numba's loops over arrays could not keep in registers.
 
     tile(a, b, out, i0, j0)    out[i0:i0+R, j0:j0+V*L] = a[i0:i0+R, :] @ b[:, j0:j0+V*L]
     gather(a, b, table, out, i0, jb)
@@ -19,13 +19,15 @@ loop over arrays, as scan_math.matmul_into's, loads and stores the output rows f
 few k instead; measured one thread, float32 (16, 128) @ (128, 512): 11.6 -> 7.8 us, and
 (16, 512) @ (512, 128): 15.8 -> 7.8 us (133-181 -> 268-270 GFLOP/s).
 
-Every output element is one chain of fused multiply-adds in k order (as matmul_into's), so
-a row's result does not depend on the tile that computes it; tiles of one or two rows
-instead keep `split` = 4 partial sums over alternate k (added at the end), four times the
-chains in flight when there are too few rows to hide the multiply-add latency.
+Every output element is one chain of fused multiply-adds in k order, so a row's result
+does not depend on which of these tiles computes it; the tiles of one or two rows by two
+vectors (and one row by one vector) instead keep `split` = 4 partial sums over alternate k
+(added at the end), four times the chains in flight when too few rows hide the latency.
 
-The intrinsics are built when the first kernel that calls them compiles (tiles(), from
-scan_math's helper compile), never at import.
+The intrinsics are built when the first kernel that calls them compiles (tiles(): from
+scan_math's helper compile, or tile_jit for any kernel module), never at import. Users:
+scan_math.matmul_into (the scans' per-step products), conv_tile.py (convolutions on the
+flat layout), tile_gemm.py (the scans' weight gradients).
 """
 import functools
 
@@ -93,11 +95,8 @@ def _make_tile(rows, vectors, split, gather=False, accumulate=False):
     """The intrinsic tile(a, b, out, i0, j0) (gather: gather(a, b, table, out, i0, jb)) for
     `rows` rows of out (the caller keeps them within a's), `vectors` vectors of columns,
     `split` partial sums over k; accumulate: out += the product."""
-    from llvmlite import ir
-    from numba.core import cgutils, types
+    from numba.core import types
     from numba.extending import intrinsic
-
-    width = vector_bytes()
 
     def typed(a, b, out, table=None):
         matrices = (a, out) if gather else (a, b, out)
@@ -108,97 +107,8 @@ def _make_tile(rows, vectors, split, gather=False, accumulate=False):
                               table.dtype == types.int64)
 
     def codegen(context, builder, signature, args):
-        scalar = context.get_value_type(signature.args[0].dtype)
-        item = 4 if signature.args[0].dtype == types.float32 else 8
-        lanes = width // item
-        vec = ir.VectorType(scalar, lanes)
-        i64 = ir.IntType(64)
-        if gather:
-            arr_a, arr_b, arr_table, arr_out = (context.make_array(t)(context, builder, v)
-                                                for t, v in zip(signature.args[:4], args[:4]))
-            b_flat = builder.bitcast(arr_b.data, scalar.as_pointer())
-            table = builder.bitcast(arr_table.data, i64.as_pointer())
-            i0v, j0v = (context.cast(builder, v, t, types.int64)
-                        for v, t in zip(args[4:], signature.args[4:]))
-        else:
-            arr_a, arr_b, arr_out = (context.make_array(t)(context, builder, v)
-                                     for t, v in zip(signature.args[:3], args[:3]))
-            i0v, j0v = (context.cast(builder, v, t, types.int64)
-                        for v, t in zip(args[3:], signature.args[3:]))
-        fma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec, vec, vec]),
-            f"llvm.fma.v{lanes}f{8 * item}")
-        k = builder.extract_value(arr_a.shape, 1)
-        out_j0 = ir.Constant(i64, 0) if gather else j0v
-        def element(arr, i, j):
-            """Pointer to arr[i, j] (row stride from the array, unit column stride)."""
-            stride = builder.extract_value(arr.strides, 0)
-            base = builder.bitcast(arr.data, ir.IntType(8).as_pointer())
-            row = builder.gep(base, [builder.mul(i, stride)])
-            return builder.gep(builder.bitcast(row, scalar.as_pointer()), [j])
-
-        def a_element(i, p):
-            """Pointer to a[i, p], both of a's strides from the array (a may be a transposed
-            view: its entries are only broadcast, one at a time)."""
-            base = builder.bitcast(arr_a.data, ir.IntType(8).as_pointer())
-            at = builder.add(builder.mul(i, builder.extract_value(arr_a.strides, 0)),
-                             builder.mul(p, builder.extract_value(arr_a.strides, 1)))
-            return builder.bitcast(builder.gep(base, [at]), scalar.as_pointer())
-
-        def load_vector(ptr):
-            return builder.load(builder.bitcast(ptr, vec.as_pointer()), align=item)
-
-        def broadcast(value):
-            one = builder.insert_element(ir.Constant(vec, ir.Undefined), value,
-                                         ir.Constant(ir.IntType(32), 0))
-            return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
-                                          ir.Constant(ir.VectorType(ir.IntType(32), lanes),
-                                                      None))
-
-        def const(v):
-            return ir.Constant(i64, v)
-
-        def b_row(p):
-            """Pointer to B[p, j0] (gather: b[table[p] + jb])."""
-            if gather:
-                at = builder.add(builder.load(builder.gep(table, [p])), j0v)
-                return builder.gep(b_flat, [at])
-            return element(arr_b, p, j0v)
-
-        def step(p, part, accs):
-            """accs[part] += a[i0 + r, p] * B[p, j0 + lanes*v] for every r, v."""
-            row = b_row(p)
-            b_vecs = [load_vector(builder.gep(row, [const(lanes * v)]))
-                      for v in range(vectors)]
-            new = list(accs)
-            for r in range(rows):
-                a_r = broadcast(builder.load(a_element(builder.add(i0v, const(r)), p)))
-                for v in range(vectors):
-                    at = (part * rows + r) * vectors + v
-                    new[at] = builder.call(fma, [a_r, b_vecs[v], accs[at]])
-            return new
-
-        count = split * rows * vectors
-        start = [ir.Constant(vec, None)] * count
-        if accumulate:                  # out's values as the first partial sums
-            start[:rows * vectors] = [
-                load_vector(element(arr_out, builder.add(i0v, const(r)),
-                                    builder.add(out_j0, const(lanes * v))))
-                for r in range(rows) for v in range(vectors)]
-        k_main = builder.sub(k, builder.srem(k, const(split)))
-        accs = _counted_loop(builder, const(0), k_main, split, start,
-                             lambda p, accs: _unrolled(builder, p, accs, split, step, const))
-        accs = _counted_loop(builder, k_main, k, 1, accs,
-                             lambda p, accs: step(p, 0, accs))
-        for r in range(rows):
-            for v in range(vectors):
-                parts = [accs[(part * rows + r) * vectors + v] for part in range(split)]
-                while len(parts) > 1:       # pairwise: (s0 + s1) + (s2 + s3)
-                    parts = [builder.fadd(parts[q], parts[q + 1])
-                             for q in range(0, len(parts), 2)]
-                ptr = element(arr_out, builder.add(i0v, const(r)),
-                              builder.add(out_j0, const(lanes * v)))
-                builder.store(parts[0], builder.bitcast(ptr, vec.as_pointer()), align=item)
+        _Emitter(context, builder, signature, args, gather).tile(rows, vectors, split,
+                                                                 accumulate)
         return context.get_dummy_value()
 
     if gather:
@@ -217,11 +127,113 @@ def _make_tile(rows, vectors, split, gather=False, accumulate=False):
     return tile
 
 
-def _unrolled(builder, p, accs, split, step, const):
-    """`split` consecutive k, each into its own partial sums."""
-    for part in range(split):
-        accs = step(builder.add(p, const(part)) if part else p, part, accs)
-    return accs
+class _Emitter:
+    """The LLVM IR of one tile call: the arrays' pointers and strides, loads, broadcasts and
+    the loop over k (args: a, b, [table,] out, i0, j0 as the intrinsic receives them)."""
+
+    def __init__(self, context, builder, signature, args, gather):
+        from llvmlite import ir
+        from numba.core import cgutils, types
+        self.ir, self.builder, self.gather = ir, builder, gather
+        dtype = signature.args[0].dtype
+        self.scalar = context.get_value_type(dtype)
+        self.item = 4 if dtype == types.float32 else 8
+        self.lanes = vector_bytes() // self.item
+        self.vec = ir.VectorType(self.scalar, self.lanes)
+        self.i64 = ir.IntType(64)
+        arrays = 4 if gather else 3
+        made = [context.make_array(t)(context, builder, v)
+                for t, v in zip(signature.args[:arrays], args[:arrays])]
+        self.a, self.b, self.out = made[0], made[1], made[-1]
+        if gather:
+            self.table = builder.bitcast(made[2].data, self.i64.as_pointer())
+        self.i0, self.j0 = (context.cast(builder, v, t, types.int64)
+                            for v, t in zip(args[arrays:], signature.args[arrays:]))
+        self.fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(self.vec, [self.vec] * 3),
+            f"llvm.fma.v{self.lanes}f{8 * self.item}")
+
+    def const(self, value):
+        return self.ir.Constant(self.i64, value)
+
+    def byte_pointer(self, arr, offset):
+        base = self.builder.bitcast(arr.data, self.ir.IntType(8).as_pointer())
+        return self.builder.bitcast(self.builder.gep(base, [offset]), self.scalar.as_pointer())
+
+    def element(self, arr, i, j):
+        """Pointer to arr[i, j] (row stride from the array, unit column stride)."""
+        row = self.builder.mul(i, self.builder.extract_value(arr.strides, 0))
+        return self.builder.gep(self.byte_pointer(arr, row), [j])
+
+    def a_element(self, i, p):
+        """Pointer to a[i, p], both strides from the array (a may be a transposed view: its
+        entries are only broadcast, one at a time)."""
+        b, strides = self.builder, self.a.strides
+        at = b.add(b.mul(i, b.extract_value(strides, 0)), b.mul(p, b.extract_value(strides, 1)))
+        return self.byte_pointer(self.a, at)
+
+    def b_row(self, p):
+        """Pointer to B[p, j0] (gather: b[table[p] + jb] of the flat b)."""
+        b = self.builder
+        if self.gather:
+            at = b.add(b.load(b.gep(self.table, [p])), self.j0)
+            return b.gep(b.bitcast(self.b.data, self.scalar.as_pointer()), [at])
+        return self.element(self.b, p, self.j0)
+
+    def out_vector(self, r, v):
+        """Pointer to out[i0 + r, j0 + lanes*v] (gather: out's columns start at the tile)."""
+        column = self.const(self.lanes * v) if self.gather else \
+            self.builder.add(self.j0, self.const(self.lanes * v))
+        ptr = self.element(self.out, self.builder.add(self.i0, self.const(r)), column)
+        return self.builder.bitcast(ptr, self.vec.as_pointer())
+
+    def load_vector(self, ptr):
+        return self.builder.load(self.builder.bitcast(ptr, self.vec.as_pointer()),
+                                 align=self.item)
+
+    def broadcast(self, value):
+        ir, b = self.ir, self.builder
+        one = b.insert_element(ir.Constant(self.vec, ir.Undefined), value,
+                               ir.Constant(ir.IntType(32), 0))
+        return b.shuffle_vector(one, ir.Constant(self.vec, ir.Undefined),
+                                ir.Constant(ir.VectorType(ir.IntType(32), self.lanes), None))
+
+    def tile(self, rows, vectors, split, accumulate):
+        """The loop over k: accumulators acc[(part*rows + r)*vectors + v] += a[i0 + r, p] *
+        B[p, j0 + lanes*v] for p = part mod split; then the parts summed pairwise and stored."""
+        b = self.builder
+
+        def step(p, part, accs):
+            row = self.b_row(p)
+            b_vecs = [self.load_vector(b.gep(row, [self.const(self.lanes * v)]))
+                      for v in range(vectors)]
+            new = list(accs)
+            for r in range(rows):
+                a_r = self.broadcast(b.load(self.a_element(b.add(self.i0, self.const(r)), p)))
+                for v in range(vectors):
+                    at = (part * rows + r) * vectors + v
+                    new[at] = b.call(self.fma, [a_r, b_vecs[v], accs[at]])
+            return new
+
+        def unrolled(p, accs):                  # `split` consecutive k, a part each
+            for part in range(split):
+                accs = step(b.add(p, self.const(part)) if part else p, part, accs)
+            return accs
+
+        start = [self.ir.Constant(self.vec, None)] * (split * rows * vectors)
+        if accumulate:                          # out's values as the first partial sums
+            start[:rows * vectors] = [b.load(self.out_vector(r, v), align=self.item)
+                                      for r in range(rows) for v in range(vectors)]
+        k = b.extract_value(self.a.shape, 1)
+        k_main = b.sub(k, b.srem(k, self.const(split)))
+        accs = _counted_loop(b, self.const(0), k_main, split, start, unrolled)
+        accs = _counted_loop(b, k_main, k, 1, accs, lambda p, accs: step(p, 0, accs))
+        for r in range(rows):
+            for v in range(vectors):
+                parts = [accs[(part * rows + r) * vectors + v] for part in range(split)]
+                while len(parts) > 1:           # pairwise: (s0 + s1) + (s2 + s3)
+                    parts = [b.fadd(parts[q], parts[q + 1]) for q in range(0, len(parts), 2)]
+                b.store(parts[0], self.out_vector(r, v), align=self.item)
 
 
 def _counted_loop(builder, start, stop, stride, values, body):
