@@ -10,8 +10,8 @@ The wrapped Python function stays reachable as `kernel.py_func` (the plain refer
 tests compare against), and the numba dispatcher as `kernel.dispatcher()` (compiling it).
 Kernels call other kernels through `other.dispatcher()` resolved at first compile, or keep
 their helpers inside one function. numba keys a cached function on its own file only:
-`flush_stale_cache(cache, name, paths)` empties the cache of one that inlines code of other
-files when those changed (a stamp file named by their digest).
+`flush_stale_cache(cache, name, paths, salt)` empties the cache of one that inlines code of
+other files when those (or the salt) changed (a stamp file named by their digest).
 """
 import functools
 import hashlib
@@ -78,12 +78,13 @@ def jit(**options):
     return wrap
 
 
-def flush_stale_cache(cache, name, paths):
+def flush_stale_cache(cache, name, paths, salt=""):
     """Empty numba's cache of the function `name` unless a stamp file (in the cache, named by
-    the digest of the files at `paths`) says it was compiled since they last changed; then
-    write the stamp. For code that inlines other files' functions."""
+    the digest of the files at `paths` and of `salt`) says it was compiled since they last
+    changed; then write the stamp. For code that inlines other files' functions (salt: any
+    other input of its code, such as register_tile's vector width)."""
     try:
-        digest = hashlib.sha1()
+        digest = hashlib.sha1(salt.encode())
         for path in paths:
             with open(path, "rb") as f:
                 digest.update(f.read())

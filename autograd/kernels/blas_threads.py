@@ -173,8 +173,12 @@ def build_job(namespace, name, bindings, inline, files):
                 namespace[helper])
     job = compile_job(namespace[name])
     folder = os.path.dirname(os.path.abspath(__file__))
+    salt = ""
+    if "register_tile.py" in files:               # the tiles' vector width is in the code
+        from .register_tile import cache_salt
+        salt = cache_salt()
     flush_stale_cache(getattr(job, "_cache", None), f"{namespace['__name__']}.{name}",
-                      [os.path.join(folder, f) for f in files])
+                      [os.path.join(folder, f) for f in files], salt)
     job.compile()
     return job
 

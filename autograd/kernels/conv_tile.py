@@ -114,6 +114,8 @@ def tile_weight(gq, xcl, offs, groups, lo, hi, dwt):
     c_group = xcl.shape[1] // groups
     o_group = n_out // groups
     width = 2 * VECTOR_BYTES // gq.itemsize
+    if c_group % width:
+        raise ValueError("tile_weight: C/G must be a multiple of the tiles' width")
     for q0 in range(0, total, CHUNK):
         q1 = min(total, q0 + CHUNK)
         a = gq[:, q0:q1]

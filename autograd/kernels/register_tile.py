@@ -20,9 +20,10 @@ few k instead; measured one thread, float32 (16, 128) @ (128, 512): 11.6 -> 7.8 
 (16, 512) @ (512, 128): 15.8 -> 7.8 us (133-181 -> 268-270 GFLOP/s).
 
 Every output element is one chain of fused multiply-adds in k order, so a row's result
-does not depend on which of these tiles computes it; the tiles of one or two rows by two
-vectors (and one row by one vector) instead keep `split` = 4 partial sums over alternate k
-(added at the end), four times the chains in flight when too few rows hide the latency.
+does not depend on which of these tiles computes it, except in the tiles of one or two rows
+by two vectors (tile_rows1, tile_rows2), which keep `split` = 4 partial sums over
+alternate k (added at the end): four times the chains in flight when too few rows hide the
+latency. matmul_into gives them only the last rows of a product (fewer than four).
 
 The intrinsics are built when the first kernel that calls them compiles (tiles(): from
 scan_math's helper compile, or tile_jit for any kernel module), never at import. Users:
@@ -31,7 +32,7 @@ flat layout), tile_gemm.py (the scans' weight gradients).
 """
 import functools
 
-__all__ = ["tiles", "vector_bytes", "tile_jit"]
+__all__ = ["tiles", "vector_bytes", "tile_jit", "cache_salt"]
 
 _built = {}
 
@@ -39,8 +40,8 @@ _built = {}
 def tile_jit(namespace, **options):
     """_jit.jit(**options) for a kernel that calls the tiles by name: they (and VECTOR_BYTES,
     the vector width) are bound in its module's namespace `namespace` before its first
-    compile, and its numba cache is dropped when this file changed (numba keys it on its own
-    file only)."""
+    compile, and its numba cache is dropped when this file or the vector width changed (numba
+    keys it on its own file and the CPU's name only)."""
     from ._jit import flush_stale_cache, jit
 
     def wrap(py_func):
@@ -54,7 +55,7 @@ def tile_jit(namespace, **options):
                 compiled = kernel.dispatcher()
                 flush_stale_cache(getattr(compiled, "_cache", None),
                                   f"{namespace['__name__']}.{py_func.__name__}",
-                                  [namespace["__file__"], __file__])
+                                  [namespace["__file__"], __file__], cache_salt())
             return compiled
 
         @functools.wraps(py_func)
@@ -63,6 +64,13 @@ def tile_jit(namespace, **options):
         call.py_func, call.dispatcher = py_func, dispatcher
         return call
     return wrap
+
+
+def cache_salt():
+    """What besides the source files a compiled tile depends on: the vector width, fixed in
+    the code (numba's cache of a kernel compiled for NUMBA_CPU_NAME=generic is shared by
+    CPUs with and without AVX-512)."""
+    return f"register_tile vector_bytes={vector_bytes()}"
 
 
 def vector_bytes():
@@ -75,15 +83,15 @@ def vector_bytes():
 def tiles():
     """{name: intrinsic}: tile_rows8, tile_rows4 (two vectors, sums in k order),
     tile_rows2, tile_rows1 (two vectors, four partial sums), tile_wide1 (one row, eight
-    vectors in k order: eight chains without a split) and tile_vector (eight rows, one
-    vector: a last block of columns narrower than two vectors); gather_rows8, 4, 2, 1 (two
-    vectors, sums in k order); accumulate_rows8, 4, 2, 1 (tile_rows8's form, out += a @ b:
-    a long sum taken in chunks that stay in cache)."""
+    vectors in k order: eight chains without a split), tile_vector and tile_vector1 (eight
+    rows / one row by one vector in k order: a last block of columns narrower than two);
+    gather_rows8, 4, 2, 1 (two vectors, sums in k order); accumulate_rows8, 4, 2, 1
+    (tile_rows8's form, out += a @ b: a long sum taken in chunks that stay in cache)."""
     if not _built:
         _built.update(tile_rows8=_make_tile(8, 2, 1), tile_rows4=_make_tile(4, 2, 1),
                       tile_rows2=_make_tile(2, 2, 4), tile_rows1=_make_tile(1, 2, 4),
                       tile_wide1=_make_tile(1, 8, 1),
-                      tile_vector=_make_tile(8, 1, 1), tile_vector1=_make_tile(1, 1, 4))
+                      tile_vector=_make_tile(8, 1, 1), tile_vector1=_make_tile(1, 1, 1))
         _built.update({f"gather_rows{r}": _make_tile(r, 2, 1, gather=True)
                        for r in (8, 4, 2, 1)})
         _built.update({f"accumulate_rows{r}": _make_tile(r, 2, 1, accumulate=True)

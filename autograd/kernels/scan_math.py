@@ -124,12 +124,14 @@ def tanh_into(x, out, fast):
 
 
 def matmul_into(a, b, out):
-    """out = a @ b for a: (m, k), b: (k, n), out: (m, n), rows with unit stride along the last
-    axis. Up to BLAS_GEMM multiply-adds register tiles (kernels/register_tile.py; one
-    thread: a step's product is too small to share, and a thread pool waiting on a busy
-    machine costs more than the product), BLAS above. Tiles of 8 and 4 rows by two vectors,
-    then 2 and 1 row (four partial sums; a single row by eight vectors where it spans
-    them); columns past the last two-vector block by one vector, the rest one by one."""
+    """out = a @ b for a: (m, k), b: (k, n), out: (m, n) (b and out with unit stride along
+    their last axis, else a plain loop). Up to BLAS_GEMM multiply-adds register tiles
+    (kernels/register_tile.py; one thread: a step's product is too small to share, and a
+    thread pool waiting on a busy machine costs more than the product), BLAS above. Tiles of
+    8 and 4 rows by two vectors, then 2 and 1 row (four partial sums; a single row by eight
+    vectors where it spans them); columns past the last two-vector block by one vector, the
+    rest one by one, all in k order. A row at a multiple of 4 from the start therefore gets
+    the same sums in any product that has it at a multiple of 4 (scan_threads' split)."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
@@ -138,7 +140,7 @@ def matmul_into(a, b, out):
         np.dot(a, b, out)
         return
     item = out.itemsize
-    if a.strides[1] != item or b.strides[1] != item or out.strides[1] != item:
+    if b.strides[1] != item or out.strides[1] != item:          # (a: any strides)
         _matmul_strided(a, b, out)
         return
     lanes = VECTOR_BYTES // item
@@ -300,7 +302,7 @@ def _flush_if_stale(dispatcher):
     py_func = dispatcher.py_func
     flush_stale_cache(getattr(dispatcher, "_cache", None),
                       f"{py_func.__module__}.{py_func.__qualname__}",
-                      [__file__, register_tile.__file__])
+                      [__file__, register_tile.__file__], register_tile.cache_salt())
 
 
 def scan_helper(py_func):
@@ -351,7 +353,8 @@ def scan_jit(namespace, **options):
 
 @scan_jit(globals())
 def matmul(a, b, out):
-    """out = a @ b with matmul_into (for tests)."""
+    """out = a @ b with matmul_into (tests; scan_threads' input projection, as the serial
+    LSTM kernel computes it)."""
     matmul_into(a, b, out)
 
 

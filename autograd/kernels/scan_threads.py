@@ -28,11 +28,15 @@ import numpy as np
 
 from . import blas_threads as BT
 from . import scan_lstm as K
+from . import scan_math as SM
 from . import tile_gemm as TG
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "weight_product", "MIN_WORK"]
 
 MIN_WORK = 1 << 23      # rows * 4H * P multiply-adds of the recurrence below which one thread
+RUN = 4                 # sequences per unit of the split: a thread's rows start at multiples
+                        # of 4, so its per-step products take the same register tiles as
+                        # one thread's (scan_math.matmul_into): bit for bit the same sums
 FORCE = None            # True / False: split / never (tests); None: BT.ENABLED, MIN_WORK
 FORWARD_ARRAYS, BACKWARD_ARRAYS = 12, 16
 _jobs = {}
@@ -41,7 +45,12 @@ carray = _ptr = by_item = lstm_forward_rows = lstm_backward_rows = matmul_tn = N
 
 
 def _split_runs(batch, work):
-    return batch > 1 and BT.worth_splitting(FORCE, work, MIN_WORK)
+    return batch > RUN and BT.worth_splitting(FORCE, work, MIN_WORK)
+
+
+def _units(batch):
+    """The runs of RUN sequences a batch is split in (the last one shorter)."""
+    return -(-batch // RUN)
 
 
 def _context(arrays, flags):
@@ -66,8 +75,10 @@ def _vec(ctx, i, dtype):
 
 
 def _forward_run(ctx, lo, hi, dtype):
+    """Units lo <= u < hi: sequences RUN*lo <= s < min(RUN*hi, B) (B: h0's rows)."""
     f = 3 * FORWARD_ARRAYS
-    lstm_forward_rows(lo, hi, _mat(ctx, 0, dtype), _mat(ctx, 1, dtype), _vec(ctx, 2, dtype),
+    lstm_forward_rows(RUN * lo, min(RUN * hi, ctx[3 * 4 + 1]), _mat(ctx, 0, dtype),
+                      _mat(ctx, 1, dtype), _vec(ctx, 2, dtype),
                       _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
                       _vec(ctx, 6, np.int64), _vec(ctx, 7, np.int64), ctx[f] != 0,
                       ctx[f + 1] != 0, _mat(ctx, 8, dtype), _mat(ctx, 9, dtype),
@@ -75,9 +86,12 @@ def _forward_run(ctx, lo, hi, dtype):
 
 
 def _backward_run(ctx, lo, hi, dtype):
+    """Units lo <= u < hi: sequences RUN*lo <= s < min(RUN*hi, B) (B: c0's rows); their
+    bias gradient in row lo of db_runs."""
     db_runs = _mat(ctx, 13, np.float64)
-    lstm_backward_rows(lo, hi, _mat(ctx, 0, dtype), _mat(ctx, 1, dtype), _mat(ctx, 2, dtype),
-                       _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
+    lstm_backward_rows(RUN * lo, min(RUN * hi, ctx[3 * 3 + 1]), _mat(ctx, 0, dtype),
+                       _mat(ctx, 1, dtype), _mat(ctx, 2, dtype), _mat(ctx, 3, dtype),
+                       _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
                        _mat(ctx, 6, dtype), _vec(ctx, 7, np.int64), _vec(ctx, 8, np.int64),
                        ctx[3 * BACKWARD_ARRAYS] != 0, _mat(ctx, 9, dtype), _mat(ctx, 10, dtype),
                        _mat(ctx, 11, dtype), _mat(ctx, 12, dtype), db_runs[lo],
@@ -135,9 +149,9 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
     if ctx is None:
         return K.lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
                                    reverse, fast, hs, cs, tanh_c, m, h_n, c_n)
-    if wih_t.shape[0] > 0:
-        np.matmul(x, wih_t, out=gates)
-    BT.split(_job("forward"), batch, ctx)
+    if wih_t.shape[0] > 0:            # xg as the serial kernel computes it (the same sums)
+        SM.matmul(x, wih_t, gates)
+    BT.split(_job("forward"), _units(batch), ctx)
     K.lstm_final_states(hs, cs, sizes, reverse, h_n, c_n)
 
 
@@ -153,7 +167,7 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     if ctx is None:
         return K.lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
                                     dh, dc, da, dh_all, db, wih, dx)
-    BT.split(_job("backward"), batch, ctx)
+    BT.split(_job("backward"), _units(batch), ctx)
     np.sum(db_runs, axis=0, out=db)
 
 

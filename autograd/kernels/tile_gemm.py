@@ -15,7 +15,8 @@ threads, float32, dA (3168, 512), H_prev (3168, 128) (an LSTM(32, 128) on (100, 
     matmul_tn(at, b, lo, hi, out)   out[lo:hi] = (at^T . b)[lo:hi]: the rows lo <= i < hi
                                     of out (M, N); at, b, out C-contiguous, one dtype
 
-Each element of out is one sum in a fixed order (chunks in turn, rows in order within one),
+Each element of out is one sum in a fixed order (chunks in turn, rows in order within one;
+fused multiply-adds in the tiles, a plain loop for the columns past the last whole tile),
 whichever tile computes it: scan_threads.weight_product splits runs of 8 rows of out over
 OpenBLAS's threads without changing a bit.
 """
