@@ -52,8 +52,10 @@ def _numba():
     return numba
 
 
-def jit(**options):
-    """numba.njit(cache=True, error_model='numpy', **options), compiled on first call."""
+def jit(prepare=None, finish=None, **options):
+    """numba.njit(cache=True, error_model='numpy', **options), compiled on first call; before
+    that, prepare() runs (binding names the kernel reads, say), and finish(dispatcher) after
+    numba's dispatcher is made (checking its cache, say)."""
     if options.get("fastmath"):
         raise ValueError("jit: fastmath is not allowed (NaN and Inf must propagate)")
     options.setdefault("cache", True)
@@ -65,7 +67,12 @@ def jit(**options):
         def dispatcher():
             nonlocal compiled
             if compiled is None:
-                compiled = _numba().njit(**options)(py_func)
+                if prepare is not None:
+                    prepare()
+                made = _numba().njit(**options)(py_func)
+                if finish is not None:
+                    finish(made)
+                compiled = made
             return compiled
 
         @functools.wraps(py_func)

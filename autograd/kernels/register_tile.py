@@ -30,8 +30,6 @@ scan_math's helper compile, or tile_jit for any kernel module), never at import.
 scan_math.matmul_into (the scans' per-step products), conv_tile.py (convolutions on the
 flat layout), tile_gemm.py (the scans' weight gradients).
 """
-import functools
-
 __all__ = ["tiles", "vector_bytes", "tile_jit", "cache_salt"]
 
 _built = {}
@@ -44,26 +42,14 @@ def tile_jit(namespace, **options):
     keys it on its own file and the CPU's name only)."""
     from ._jit import flush_stale_cache, jit
 
-    def wrap(py_func):
-        kernel = jit(**options)(py_func)
-        compiled = None
+    def prepare():
+        namespace.update(tiles(), VECTOR_BYTES=vector_bytes())
 
-        def dispatcher():
-            nonlocal compiled
-            if compiled is None:
-                namespace.update(tiles(), VECTOR_BYTES=vector_bytes())
-                compiled = kernel.dispatcher()
-                flush_stale_cache(getattr(compiled, "_cache", None),
-                                  f"{namespace['__name__']}.{py_func.__name__}",
-                                  [namespace["__file__"], __file__], cache_salt())
-            return compiled
-
-        @functools.wraps(py_func)
-        def call(*args):
-            return (compiled or dispatcher())(*args)
-        call.py_func, call.dispatcher = py_func, dispatcher
-        return call
-    return wrap
+    def finish(dispatcher):
+        flush_stale_cache(getattr(dispatcher, "_cache", None),
+                          f"{namespace['__name__']}.{dispatcher.py_func.__name__}",
+                          [namespace["__file__"], __file__], cache_salt())
+    return jit(prepare=prepare, finish=finish, **options)
 
 
 def cache_salt():

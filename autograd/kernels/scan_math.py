@@ -27,7 +27,6 @@ tiles as LLVM intrinsics) and rebinds their names in the kernel's module. numba 
 kernel on its own file only, so a kernel cached before this file or register_tile.py last
 changed is recompiled (_flush_if_stale).
 """
-import functools
 
 import numpy as np
 
@@ -327,28 +326,10 @@ def scan_jit(namespace, **options):
     """jit(**options) for a scan kernel module whose globals are `namespace`: before the
     kernel's first compile, the helper names in that module are replaced by their compiled
     versions (scan_math's, and the module's own scan_helper functions)."""
-    def wrap(py_func):
-        kernel = jit(**options)(py_func)
-        compiled = None
-
-        def dispatcher():
-            nonlocal compiled
-            if compiled is None:
-                namespace.update({k: v for k, v in _compiled_helpers().items()
-                                  if k in namespace})
-                _compile_module_helpers(namespace)
-                compiled = kernel.dispatcher()
-                _flush_if_stale(compiled)
-            return compiled
-
-        @functools.wraps(py_func)
-        def call(*args):
-            return (compiled or dispatcher())(*args)
-
-        call.py_func = py_func
-        call.dispatcher = dispatcher
-        return call
-    return wrap
+    def prepare():
+        namespace.update({k: v for k, v in _compiled_helpers().items() if k in namespace})
+        _compile_module_helpers(namespace)
+    return jit(prepare=prepare, finish=_flush_if_stale, **options)
 
 
 @scan_jit(globals())
