@@ -84,10 +84,11 @@ def _splits(work, arrays):
 # 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 0 (flat_conv) or 1
 # (tile_conv), 15 item size.
 # Tile weight: 0 gq address, 1-2 its extents, 3 xcl address, 4-5 its extents, 6 offs
-# address, 7 taps, 8 groups, 9 dwt address, 10-12 its extents, 13 item size.
+# address, 7 taps, 8 groups, 9 dwt address, 10-12 its extents, 13 gq's row length (gq may
+# be the leading columns of a wider array), 14 item size.
 # context lengths
 BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 16
-TILE_WEIGHT = 14
+TILE_WEIGHT = 15
 
 
 def _batch_last_run(ctx, lo, hi, dtype):
@@ -177,7 +178,7 @@ def _flat_conv_run(ctx, lo, hi, dtype):
 
 def _tile_weight_run(ctx, lo, hi, dtype):
     """Output channels 8*lo <= o < 8*hi: their rows of dwt."""
-    gq = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
+    gq = carray(_ptr(ctx[0]), (ctx[1], ctx[13]), dtype)[:, :ctx[2]]
     xcl = carray(_ptr(ctx[3]), (ctx[4], ctx[5]), dtype)
     offs = carray(_ptr(ctx[6]), (ctx[7],), np.int64)
     dwt = carray(_ptr(ctx[9]), (ctx[10], ctx[11], ctx[12]), dtype)
@@ -366,12 +367,15 @@ def _flat_conv(xf, w, offs, groups, total, yf, tiles):
 
 def tile_weight(gq, xcl, offs, groups, dwt):
     """conv_tile.tile_weight over all output channels, runs of 8 of them split over the pool
-    when that pays (dwt: (T, O, C/G), zeros on entry)."""
+    when that pays (dwt: (T, O, C/G), zeros on entry; gq: rows of unit stride, C-contiguous or
+    the leading columns of a C-contiguous array)."""
     n_out = gq.shape[0]
     blocks = -(-n_out // 8)
     work = gq.size * dwt.shape[0] * dwt.shape[2]                  # multiply-adds
-    if blocks < 2 or not _splits(work, (gq, xcl, offs, dwt)):
+    row = gq.strides[0] // gq.itemsize
+    if blocks < 2 or gq.strides[1] != gq.itemsize or not _splits(work, (xcl, offs, dwt)):
         return KT.tile_weight(gq, xcl, offs, groups, 0, n_out, dwt)
     ctx = np.array([gq.ctypes.data, *gq.shape, xcl.ctypes.data, *xcl.shape, offs.ctypes.data,
-                    offs.shape[0], groups, dwt.ctypes.data, *dwt.shape, _item(gq)], np.int64)
+                    offs.shape[0], groups, dwt.ctypes.data, *dwt.shape, row, _item(gq)],
+                   np.int64)
     BT.split(_job("tile_weight"), blocks, ctx)

@@ -6,8 +6,9 @@ that rival the work it feeds (the heap's top is returned to the system and touch
 
     workspace(shape, dtype, slot)   a reused scratch array (contents garbage)
 
-Slots in use: 0-5 the convolutions (ops/conv.py, ops/conv_paths.py, kernels/conv_scratch.py),
-8-9 the scans (ops/_scan_util.py SCAN_SLOT).
+Slots in use: 0-5 the convolutions (ops/conv.py, ops/conv_paths.py, kernels/conv_scratch.py;
+4: the flat path's output, or batch-last's weight gradient parts), 8-9 the scans
+(ops/_scan_util.py SCAN_SLOT).
 """
 import math
 import threading

@@ -262,7 +262,7 @@ def conv_transpose_forward(g, w, b, geom):
     tiles = TILES is not False
     if plan is not None and tiles:
         return P.flat_loop_conv(g, P.flipped(w, groups, geom.taps), b, geom, plan,
-                                geom.in_size)
+                                geom.in_size, share=True)
     if _shift_plan(geom, c, o) is not None:
         return P.shift_transpose(g, w, b, geom, geom.flat)
     if plan is not None:

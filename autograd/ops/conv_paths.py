@@ -59,22 +59,30 @@ def flat_layout(size, out, kernel, pad, dilation):
 
 
 # -- the flat path: register tiles (kernels/conv_tile.py) or the flat loop (conv_flat.py) ---
-def flat_loop_conv(x, w3, b, geom, plan, out_size, keep=None, tiles=True):
+def flat_loop_conv(x, w3, b, geom, plan, out_size, keep=None, tiles=True, share=False):
     """b + the stride-1 convolution of x: (N, C, *S) with w3: (O, C/G, T) -> (N, O, *out_size),
     on the flat layout: by register tiles (tiles=True) or the flat loop. keep: a list that
-    receives (x, plan, xf), x in the flat input layout (for the weight gradient)."""
+    receives (x, plan, xf), x in the flat input layout (for the weight gradient); share: x
+    is a backward's g, packed as a shared pack (conv_scratch.shared_pack) that the weight
+    gradient's tiles read too (g_output_layout)."""
     n, o, nsp = x.shape[0], w3.shape[0], geom.nsp
     a5 = five(x, nsp)
     total = n * plan.block
-    width = (KT.room(total) if tiles else total) + plan.reach
-    if keep is None:
-        xf = _workspace((a5.shape[1], width), x.dtype, 0)
-    else:
-        xf = np.empty((a5.shape[1], width), x.dtype)
+    shape = (a5.shape[1], (KT.room(total) if tiles else total) + plan.reach)
+
+    def fill(xf):
+        CT.flat_pack(a5, plan.gaps, plan.ext, xf)
+    if keep is not None:
+        xf = np.empty(shape, x.dtype)
+        fill(xf)
         keep.append((x, plan, xf))
-    CT.flat_pack(a5, plan.gaps, plan.ext, xf)
+    elif share:
+        xf = KW.shared_pack(x, plan, shape, x.dtype, fill)
+    else:
+        xf = _workspace(shape, x.dtype, 0)
+        fill(xf)
     # rows a multiple of 16 long, plus 16 to spare for flat_unpack's whole-vector copies
-    yf = _workspace((o, -(-KT.room(total) // 16) * 16 + 16), x.dtype, slot=1)
+    yf = _workspace((o, -(-KT.room(total) // 16) * 16 + 16), x.dtype, slot=4)
     (CT.tile_conv if tiles else CT.flat_conv)(xf, contiguous(w3), plan.offs, geom.groups,
                                               total, yf)
     y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
@@ -126,12 +134,25 @@ def shift_weight(x, g, geom, plan, wshape):
     return _owned_weight(dwt.transpose(0, 2, 1), wshape)
 
 
+def g_output_layout(g, geom, plan):
+    """g: (N, O, *out) in the flat output layout, (O, N*block): the pack the input gradient's
+    tiles made of g in the transposed plan's input layout, shifted by that plan's gap offset,
+    when the two plans' blocks have the same extents (its data then sits `shift` positions
+    on, and the gaps around it hold the zeros of the dropped positions); else packed."""
+    t = geom.flat_t
+    packed = KW.offered(g, t) if t is not None else None
+    if packed is None or tuple(t.ext) != tuple(plan.ext):
+        return KW.pack_output(g, five(g, geom.nsp), plan)
+    shift = int((t.gaps[0] * t.ext[1] + t.gaps[1]) * t.ext[2] + t.gaps[2])
+    return packed[:, shift:shift + g.shape[0] * plan.block]
+
+
 def tile_weight(x, g, geom, plan, wshape):
     """dW by register tiles on the flat layout (kernels/conv_tile.py): per tap, G (O/G,
     positions) . x channels last shifted by the tap -> wshape (O, C/G, *k), in an array of
     its own."""
     n, c, nsp = x.shape[0], x.shape[1], geom.nsp
-    gq = KW.pack_output(g, five(g, nsp), plan)
+    gq = g_output_layout(g, geom, plan)
     xcl = _workspace((n * plan.block + plan.reach, c), x.dtype, 2)
     CT.pack_last(five(x, nsp), plan.gaps, plan.ext, xcl)
     dwt = np.zeros((geom.taps,) + wshape[:2], x.dtype)     # (T, O, C/G)

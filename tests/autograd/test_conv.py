@@ -192,8 +192,8 @@ def test_weight_gradient_reuses_the_forward_pack(path, monkeypatch):
 def test_register_tiles_pack_what_they_read(monkeypatch):
     # on the flat layout (14x14: 13 % of its positions dropped) with register tiles nothing
     # is kept: the forward packs x, the input gradient (a convolution of g with the flipped
-    # kernel) packs g in its input layout, the weight gradient g in the output layout and x
-    # channels last (conv_tile.pack_last)
+    # kernel) packs g in its input layout, which the weight gradient reads shifted as g's
+    # output layout (conv_paths.g_output_layout), with x packed channels last
     from autograd.kernels import conv_flat, conv_tile
     calls = []
     for module, name in ((conv_flat, "pack_images"), (conv_tile, "pack_last")):
@@ -209,9 +209,32 @@ def test_register_tiles_pack_what_they_read(monkeypatch):
     y.sum().backward()
     TF.conv2d(tx, tw, padding=1).sum().backward()
     shape = (3, 16, 1, 14, 14)
-    assert calls == [("pack_images", shape)] * 3 + [("pack_last", shape)]
+    assert calls == [("pack_images", shape)] * 2 + [("pack_last", shape)]
     np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("case", [((14, 14), (3, 3), (1, 1), (1, 1)),     # 'same'
+                                  ((16, 16), (3, 3), (0, 0), (1, 1)),     # 'valid'
+                                  ((9, 11), (3, 2), (2, 1), (2, 1)),      # dilation, uneven
+                                  ((8, 9, 10), (3, 3, 3), (1, 1, 1), (1, 1, 1)),
+                                  ((20,), (5,), (2,), (1,))], ids=str)
+def test_g_output_layout_is_the_shifted_transposed_pack(case):
+    # the input gradient's pack of g (the transposed plan's input layout), shifted by its
+    # gap offset, is g in the forward plan's output layout wherever both have one extent
+    from autograd.kernels import conv_scratch as KW
+    from autograd.ops import conv_paths as P
+    size, kernel, pad, dil = case
+    out = tuple(s + 2 * p - d * (k - 1) for s, k, p, d in zip(size, kernel, pad, dil))
+    geom = conv_ops.ConvGeometry(size, out, kernel, (1,) * len(size), pad, dil, 1)
+    g = np.random.default_rng(0).standard_normal((3, 5) + out)
+    want = KW.pack_output(g, P.five(g, len(size)), geom.flat).copy()
+    with KW.sharing_packs():
+        P.flat_loop_conv(g, np.ones((2, 5, int(np.prod(kernel)))), None, geom, geom.flat_t,
+                         size, share=True)
+        got = P.g_output_layout(g, geom, geom.flat)
+    assert tuple(geom.flat_t.ext) == tuple(geom.flat.ext)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_non_contiguous_layouts():
