@@ -52,8 +52,7 @@ WIDTH = 32                  # the widest tile: two vectors of 16 float32 (AVX-51
 # bound by tile_jit before the kernels compile: the vector width (register_tile.vector_bytes())
 # and the tiles (register_tile.tiles(), LLVM intrinsics)
 VECTOR_BYTES = 64
-gather_rows8 = gather_rows4 = gather_rows2 = gather_rows1 = None
-accumulate_rows8 = accumulate_rows4 = accumulate_rows2 = accumulate_rows1 = None
+gather_ladder = accumulate_ladder = None
 CHUNK = 1024                # positions per pass of tile_weight (g's and x's rows in L2)
 
 
@@ -89,19 +88,7 @@ def tile_conv(xf, w, offs, groups, start, stop, yf):
         for grp in range(groups):
             a = w2[grp * o_group:(grp + 1) * o_group]
             out = yf[grp * o_group:(grp + 1) * o_group, q0:q0 + width]
-            rows = table[grp]
-            i = 0
-            while o_group - i >= 8:
-                gather_rows8(a, xflat, rows, out, i, q0)
-                i += 8
-            if o_group - i >= 4:
-                gather_rows4(a, xflat, rows, out, i, q0)
-                i += 4
-            if o_group - i >= 2:
-                gather_rows2(a, xflat, rows, out, i, q0)
-                i += 2
-            if o_group - i == 1:
-                gather_rows1(a, xflat, rows, out, i, q0)
+            gather_ladder(0, o_group, q0, (a, xflat, table[grp], out))
 
 
 @tile_jit(globals(), nogil=True)
@@ -126,18 +113,7 @@ def tile_weight(gq, xcl, offs, groups, lo, hi, dwt):
                 i = max(lo, grp * o_group)
                 end = min(hi, (grp + 1) * o_group)
                 for j in range(0, c_group, width):
-                    r = i
-                    while end - r >= 8:
-                        accumulate_rows8(a, b, out, r, j)
-                        r += 8
-                    if end - r >= 4:
-                        accumulate_rows4(a, b, out, r, j)
-                        r += 4
-                    if end - r >= 2:
-                        accumulate_rows2(a, b, out, r, j)
-                        r += 2
-                    if end - r == 1:
-                        accumulate_rows1(a, b, out, r, j)
+                    accumulate_ladder(i, end, j, (a, b, out))
 
 
 @jit(nogil=True)

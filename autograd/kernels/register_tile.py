@@ -72,7 +72,8 @@ def tiles():
     vectors in k order: eight chains without a split), tile_vector and tile_vector1 (eight
     rows / one row by one vector in k order: a last block of columns narrower than two);
     gather_rows8, 4, 2, 1 (two vectors, sums in k order); accumulate_rows8, 4, 2, 1
-    (tile_rows8's form, out += a @ b: a long sum taken in chunks that stay in cache)."""
+    (tile_rows8's form, out += a @ b: a long sum taken in chunks that stay in cache); and
+    gather_ladder, accumulate_ladder: a range of rows by those tiles (_ladder)."""
     if not _built:
         _built.update(tile_rows8=_make_tile(8, 2, 1), tile_rows4=_make_tile(4, 2, 1),
                       tile_rows2=_make_tile(2, 2, 4), tile_rows1=_make_tile(1, 2, 4),
@@ -82,7 +83,32 @@ def tiles():
                        for r in (8, 4, 2, 1)})
         _built.update({f"accumulate_rows{r}": _make_tile(r, 2, 1, accumulate=True)
                        for r in (8, 4, 2, 1)})
+        for family in ("gather", "accumulate"):
+            _built[f"{family}_ladder"] = _ladder(
+                *(_built[f"{family}_rows{r}"] for r in (8, 4, 2, 1)))
     return _built
+
+
+def _ladder(rows8, rows4, rows2, rows1):
+    """ladder(lo, hi, j, args): rows lo <= i < hi of a product by one family's tiles, 8 rows
+    at a time, then one tile of 4, 2 and 1 rows for the rest; each call tile(*args, i, j)
+    (inlined where it is called)."""
+    from ._jit import _numba
+
+    def ladder(lo, hi, j, args):
+        i = lo
+        while hi - i >= 8:
+            rows8(*args, i, j)
+            i += 8
+        if hi - i >= 4:
+            rows4(*args, i, j)
+            i += 4
+        if hi - i >= 2:
+            rows2(*args, i, j)
+            i += 2
+        if hi - i == 1:
+            rows1(*args, i, j)
+    return _numba().njit(inline="always")(ladder)
 
 
 def _make_tile(rows, vectors, split, gather=False, accumulate=False):

@@ -27,7 +27,7 @@ __all__ = ["matmul_tn", "CHUNK"]
 CHUNK = 64                  # rows of at and b per pass (64 was faster than 128-512 here)
 # bound by tile_jit before matmul_tn compiles
 VECTOR_BYTES = 64
-accumulate_rows8 = accumulate_rows4 = accumulate_rows2 = accumulate_rows1 = None
+accumulate_ladder = None
 
 
 @tile_jit(globals(), nogil=True)
@@ -42,18 +42,7 @@ def matmul_tn(at, b, lo, hi, out):
         a = at[q0:q1].T                      # (M, rows of the chunk): broadcast entries
         rows = b[q0:q1]
         for j in range(0, tiled, width):     # a block of b's columns stays in L1
-            i = lo
-            while hi - i >= 8:
-                accumulate_rows8(a, rows, out, i, j)
-                i += 8
-            if hi - i >= 4:
-                accumulate_rows4(a, rows, out, i, j)
-                i += 4
-            if hi - i >= 2:
-                accumulate_rows2(a, rows, out, i, j)
-                i += 2
-            if hi - i == 1:
-                accumulate_rows1(a, rows, out, i, j)
+            accumulate_ladder(lo, hi, j, (a, rows, out))
         for i in range(lo, hi):              # the columns past the last whole tile
             for j in range(tiled, n):
                 s = out[i, j]
