@@ -118,6 +118,30 @@ def test_flat_path_taken():
     assert conv_ops._flat_plan(geom, 32, 1) is None
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_weight_gradient_tiles(groups, monkeypatch):
+    # C/G = 16 channels: the weight gradient by register tiles (x packed channels last),
+    # the forward and input gradient by gather tiles; values and gradients against PyTorch,
+    # gradcheck and gradgradcheck in float64
+    from autograd.kernels import conv_tile
+    monkeypatch.setattr(conv_ops, "FLAT", True)
+    monkeypatch.setattr(conv_ops, "BATCH_LAST", False)
+    calls = []
+    packer = conv_tile.pack_last
+    monkeypatch.setattr(conv_tile, "pack_last", lambda *a: calls.append(1) or packer(*a))
+    kw = dict(padding=1, groups=groups)
+    check_conv(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: TF.conv2d(x, w, b, **kw),
+               [(2, 16 * groups, 7, 6), (6, 16, 3, 3), (6,)])
+    assert calls                                           # the tiles' weight gradient ran
+    calls.clear()
+    rng = np.random.default_rng(5)
+    x = ag.tensor(rng.standard_normal((1, 16 * groups, 6, 5)), requires_grad=True)
+    w = ag.tensor(rng.standard_normal((4, 16, 3, 3)), requires_grad=True)
+    assert ag.autograd.gradgradcheck(lambda x, w: F.conv2d(x, w, padding=1, groups=groups),
+                                     [x, w])
+    assert calls
+
+
 def test_gradgradcheck_flat(monkeypatch):
     monkeypatch.setattr(conv_ops, "FLAT", True)
     rng = np.random.default_rng(4)
