@@ -35,15 +35,20 @@ __all__ = ["tiles", "vector_bytes", "tile_jit", "cache_salt"]
 _built = {}
 
 
-def tile_jit(namespace, **options):
+def tile_jit(namespace, helpers=(), **options):
     """_jit.jit(**options) for a kernel that calls the tiles by name: they (and VECTOR_BYTES,
     the vector width) are bound in its module's namespace `namespace` before its first
-    compile, and its numba cache is dropped when this file or the vector width changed (numba
-    keys it on its own file and the CPU's name only)."""
-    from ._jit import flush_stale_cache, jit
+    compile, with the module's plain functions named in `helpers` compiled to be inlined;
+    its numba cache is dropped when this file, its module's or the vector width changed
+    (numba keys it on its own file and the CPU's name only)."""
+    from ._jit import _numba, flush_stale_cache, jit
 
     def prepare():
         namespace.update(tiles(), VECTOR_BYTES=vector_bytes())
+        for name in helpers:
+            if not hasattr(namespace[name], "py_func"):
+                namespace[name] = _numba().njit(inline="always", error_model="numpy")(
+                    namespace[name])
 
     def finish(dispatcher):
         flush_stale_cache(getattr(dispatcher, "_cache", None),

@@ -27,7 +27,7 @@ Elman RNN (nonlinearity tanh or relu):
     dh_{t-1} = da_t W_hh
 """
 from .scan_math import (batch_offsets, copy_rows, final_rows, matmul_into, scan_jit,
-                        state_rows, tanh_scalar)
+                        state_product, state_rows, tanh_scalar)
 
 __all__ = ["rnn_scan_forward", "rnn_scan_backward", "previous_rows"]
 
@@ -58,7 +58,8 @@ def rnn_scan_forward(xg, whh_t, h0, sizes, reverse, relu, fast, hs, h_n):
         nb = sizes[t]
         o = offsets[t]
         a = hs[o:o + nb]
-        matmul_into(state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch), whh_t, a)
+        state_product(hs, h0, offsets, sizes, step, t, reverse, 0, h0.shape[0], scratch,
+                      whh_t, a)
         af = a.reshape(nb * nh)
         xf = xg[o:o + nb].reshape(nb * nh)
         if relu:

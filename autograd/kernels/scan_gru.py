@@ -15,7 +15,7 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t:
 import numpy as np
 
 from .scan_math import (batch_offsets, final_rows, matmul_into, scan_jit, sigmoid_scalar,
-                        state_rows, tanh_scalar)
+                        state_product, tanh_scalar)
 
 __all__ = ["gru_scan_forward", "gru_scan_backward"]
 
@@ -38,7 +38,8 @@ def gru_scan_forward(gates, whh_t, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
         po = offsets[tp] if step > 0 else 0
         npv = sizes[tp] if step > 0 else 0
         ght = gh[:nb]
-        matmul_into(state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch), whh_t, ght)
+        state_product(hs, h0, offsets, sizes, step, t, reverse, 0, h0.shape[0], scratch,
+                      whh_t, ght)
         for r in range(nb):
             row = gates[o + r]
             gh_r = ght[r]

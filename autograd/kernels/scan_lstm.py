@@ -25,8 +25,8 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, chunk_state_rows, final_rows, matmul_into, scan_helper,
-                        scan_jit, sigmoid_scalar, tanh_scalar)
+from .scan_math import (batch_offsets, final_rows, matmul_into, scan_helper, scan_jit,
+                        sigmoid_scalar, state_product, tanh_scalar)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -49,8 +49,8 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
         tp = t + 1 if reverse else t - 1
         po = offsets[tp] + lo if step > 0 else 0
         npv = max(min(sizes[tp], hi) - lo, 0) if step > 0 else 0
-        hprev = chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch)
-        matmul_into(hprev, whh_t, hw[:nb])
+        state_product(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch, whh_t,
+                      hw[:nb])
         out = m[o:o + nb] if proj else hs[o:o + nb]
         for r in range(nb):
             row = gates[o + r]

@@ -6,6 +6,7 @@ from their whole-sequence loops.
     matmul_into(a, b, out)         out = a @ b, a: (m, k), b: (k, n) (one step's product;
                                    register tiles from register_tile.py)
     state_rows / final_rows        where a step's starting states and the final states are
+    state_product                  a step's starting states @ W_hh^T, read in place
     fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
 
 fast=True (float32 data) evaluates exp in float64 arithmetic, in loops LLVM vectorises:
@@ -34,7 +35,7 @@ from . import register_tile
 from ._jit import _numba, flush_stale_cache, jit
 
 __all__ = ["sigmoid_into", "tanh_into", "matmul_into", "copy_rows", "scan_jit",
-           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows",
+           "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "state_product",
            "final_rows", "activation", "matmul"]
 
 LOG2E = 1.4426950408889634
@@ -130,7 +131,32 @@ def matmul_into(a, b, out):
     8 and 4 rows by two vectors, then 2 and 1 row (four partial sums; a single row by eight
     vectors where it spans them); columns past the last two-vector block by one vector, the
     rest one by one, all in k order. A row at a multiple of 4 from the start therefore gets
-    the same sums in any product that has it at a multiple of 4 (scan_threads' split)."""
+    the same sums in any product that has it at a multiple of 4 (scan_threads' split).
+    Inlined: a single row whose columns are whole two-vector blocks (a step of one sequence)
+    takes its tiles here; a call of matmul_tiles costs more than that product (1 x 32 @
+    32 x 128: ~50 ns a step)."""
+    n = b.shape[1]
+    item = out.itemsize
+    if a.shape[0] == 1 and n % (2 * VECTOR_BYTES // item) == 0 and \
+            b.strides[1] == item and out.strides[1] == item and a.shape[1] * n <= BLAS_GEMM:
+        one_row_tiles(a, b, out, 0, n)
+    else:
+        matmul_tiles(a, b, out)
+
+
+def one_row_tiles(a, b, out, i, tiled):
+    """Row i of out = a[i] @ b over columns 0 <= j < tiled (whole two-vector blocks): eight
+    vectors at a time while they fit (1 x 32 @ 32 x 128: 110 -> 40 ns), then two."""
+    lanes = VECTOR_BYTES // out.itemsize
+    wide = tiled - tiled % (8 * lanes)
+    for j in range(0, wide, 8 * lanes):
+        tile_wide1(a, b, out, i, j)
+    for j in range(wide, tiled, 2 * lanes):
+        tile_rows1(a, b, out, i, j)
+
+
+def matmul_tiles(a, b, out):
+    """matmul_into's product, called (not inlined)."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
@@ -157,12 +183,8 @@ def matmul_into(a, b, out):
         for j in range(0, tiled, 2 * lanes):
             tile_rows2(a, b, out, i, j)
         i += 2
-    if m - i == 1:        # one row: eight vectors at a time (1 x 32 @ 32 x 128: 110 -> 40 ns)
-        wide = tiled - tiled % (8 * lanes)
-        for j in range(0, wide, 8 * lanes):
-            tile_wide1(a, b, out, i, j)
-        for j in range(wide, tiled, 2 * lanes):
-            tile_rows1(a, b, out, i, j)
+    if m - i == 1:
+        one_row_tiles(a, b, out, i, tiled)
     j0 = tiled
     if n - j0 >= lanes:
         i = 0
@@ -218,6 +240,24 @@ def chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch):
     return scratch[:nb]
 
 
+def state_product(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch, w, out):
+    """out = hprev @ w for hprev the states the rows of step t of the sequences
+    lo <= s < hi start from (chunk_state_rows), read in place where they can be: one call
+    of matmul_into per case (an array picked by branches costs reference counts, ~40 ns a
+    step)."""
+    nb = min(sizes[t], hi) - lo
+    if step == 0:
+        matmul_into(h0[lo:lo + nb], w, out)
+        return
+    tp = t + 1 if reverse else t - 1
+    po = offsets[tp] + lo
+    if min(sizes[tp], hi) - lo >= nb:
+        matmul_into(hs[po:po + nb], w, out)
+    else:
+        matmul_into(chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi,
+                                     scratch), w, out)
+
+
 def final_rows(hs, sizes, reverse, h_n):
     """h_n: (B, H) = each sequence's last row of hs: its last step forward, step 0 reverse."""
     offsets = batch_offsets(sizes)
@@ -241,8 +281,9 @@ def batch_offsets(sizes):
 
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
           "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
+          "state_product", "matmul_into", "one_row_tiles",
           "_matmul_strided")                          # inlined: no call cost
-HELPERS = ("matmul_into", "final_rows")                            # compiled once, shared
+HELPERS = ("matmul_tiles", "final_rows")                           # compiled once, shared
 VECTOR_BYTES = 64             # the tiles' vector width: register_tile.vector_bytes(), set
                               # before the helpers compile
 # the register tiles (register_tile.tiles(), LLVM intrinsics: compiled code only), bound by

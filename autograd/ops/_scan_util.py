@@ -4,6 +4,7 @@ import numpy as np
 
 from ..kernels import scan as K
 from ..kernels import scan_threads as ST
+from ..kernels import tile_gemm as TG
 from ..tensor import Tensor
 
 SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backward scratch
@@ -154,23 +155,30 @@ def transposed_product(a, b):
     return a.T @ b
 
 
-def hprev_product(d, hs, h0, sizes, reverse):
-    """d^T hprev: (G*H, P), with hprev (R, P) the state each row started from (h0's rows at
-    the first step, else the previous step's rows of hs; h0 None means zeros). A padded
-    batch needs no copy: hprev is hs shifted by one step, h0 at the end the scan starts."""
+def hprev_rows(d, hs, h0, sizes, reverse):
+    """(d', hprev) with d'^T hprev = d^T H_prev (see hprev_product): hs shifted by one step
+    (no copy) when every step has the whole batch and h0 is zeros (None), else d and the
+    gathered hprev (R, P)."""
     batch = sizes[0]
-    if sizes[-1] == batch:
-        first, rest, prev = (d[-batch:], d[:-batch], hs[batch:]) if reverse else \
-            (d[:batch], d[batch:], hs[:-batch])
-        out = transposed_product(rest, prev)
-        if h0 is not None:
-            out += first.T @ h0
-        return out
+    if sizes[-1] == batch and h0 is None:
+        return (d[:-batch], hs[batch:]) if reverse else (d[batch:], hs[:-batch])
     if h0 is None:
         h0 = np.zeros((batch, hs.shape[1]), hs.dtype)
     hprev = np.empty_like(hs)
     K.previous_rows(hs, h0, sizes, reverse, hprev)
-    return transposed_product(d, hprev)
+    return d, hprev
+
+
+def hprev_product(d, hs, h0, sizes, reverse):
+    """d^T hprev: (G*H, P), with hprev (R, P) the state each row started from (h0's rows at
+    the first step, else the previous step's rows of hs; h0 None means zeros). A padded
+    batch needs no copy: hprev is hs shifted by one step, h0's term apart."""
+    batch = sizes[0]
+    if sizes[-1] == batch and h0 is not None:
+        first, rest, prev = (d[-batch:], d[:-batch], hs[batch:]) if reverse else \
+            (d[:batch], d[batch:], hs[:-batch])
+        return transposed_product(rest, prev) + first.T @ h0
+    return transposed_product(*hprev_rows(d, hs, h0, sizes, reverse))
 
 
 def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bias=None,
@@ -180,13 +188,22 @@ def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bi
     d_in and the hidden side d_hid (R, G*H): dx = d_in W_ih, dW_ih = d_in^T x,
     dW_hh = d_hid^T hprev, db_ih / db_hh = row sums (d_bias: d_in's row sums when the
     kernel already has them, then d_hid must be d_in; dx: likewise, of x's shape). h0: the
-    initial state array, or None for zeros."""
+    initial state array, or None for zeros. A small scan takes the three products in one
+    kernel call (tile_gemm.linear_grads), a large one BLAS and the split weight_product."""
     needs = ctx.needs_input_grad
     k = 1 + len(states)
-    if dx is None and needs[0]:
-        dx = (d_in @ w_ih).reshape(x.shape)
-    dw_ih = transposed_product(d_in, rows) if needs[k] else None
-    dw_hh = hprev_product(d_hid, hs, h0, ctx.sizes, ctx.reverse) if needs[k + 1] else None
+    want_dx = dx is None and needs[0]
+    if _small(d_in, rows, hs, w_ih):
+        dx, dw_ih, dw_hh = _small_linear_grads(ctx, rows, d_in, d_hid, w_ih, hs, h0,
+                                               want_dx, needs[k], needs[k + 1], dx)
+        if want_dx:
+            dx = dx.reshape(x.shape)
+    else:
+        if want_dx:
+            dx = (d_in @ w_ih).reshape(x.shape)
+        dw_ih = transposed_product(d_in, rows) if needs[k] else None
+        dw_hh = hprev_product(d_hid, hs, h0, ctx.sizes, ctx.reverse) if needs[k + 1] \
+            else None
     if d_bias is not None:
         db = d_bias.astype(d_in.dtype)
         db_ih, db_hh = (db if needs[k + 2] else None), (db if needs[k + 3] else None)
@@ -199,6 +216,29 @@ def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bi
     states = tuple(s if needs[1 + i] else None for i, s in enumerate(states))
     grads = (dx,) + states + (dw_ih, dw_hh, db_ih, db_hh) + tuple(extra)
     return tuple(wrap(g) for g in grads) + (None,) * (len(needs) - len(grads))
+
+
+def _small(d_in, rows, hs, w_ih):
+    """Whether the scan's products are small enough for one thread and one kernel call (as
+    weight_product's split, ST.MIN_WORK) and their arrays fit it."""
+    return d_in.shape[0] * d_in.shape[1] * (rows.shape[1] + hs.shape[1]) < ST.MIN_WORK and \
+        d_in.dtype in (np.float32, np.float64) and w_ih.dtype == d_in.dtype and \
+        w_ih.flags.c_contiguous
+
+
+def _small_linear_grads(ctx, rows, d_in, d_hid, w_ih, hs, h0, want_dx, want_ih, want_hh, dx):
+    """linear_grads' (dx, dW_ih, dW_hh) by tile_gemm.linear_grads (None where not wanted;
+    dx as given when not wanted)."""
+    dtype = d_in.dtype
+    skip = np.empty((0, 0), dtype)
+    d_prev, hprev = hprev_rows(d_hid, hs, h0, ctx.sizes, ctx.reverse) if want_hh else \
+        (skip, skip)
+    out_dx = np.empty((d_in.shape[0], w_ih.shape[1]), dtype) if want_dx else skip
+    dw_ih = np.empty((d_in.shape[1], rows.shape[1]), dtype) if want_ih else skip
+    dw_hh = np.empty((d_hid.shape[1], hs.shape[1]), dtype) if want_hh else skip
+    TG.linear_grads(d_in, rows, w_ih, d_prev, hprev, out_dx, dw_ih, dw_hh)
+    return (out_dx if want_dx else dx), (dw_ih if want_ih else None), \
+        (dw_hh if want_hh else None)
 
 
 def input_gates(rows, w_ih, b_ih, b_hh):

@@ -124,6 +124,33 @@ def test_gradcheck_gru_scan(sizes, reverse):
                      [x, h0, *params])
 
 
+@pytest.mark.parametrize("states", [False, True])
+@pytest.mark.parametrize("sizes,reverse", SIZE_CASES, ids=str)
+@pytest.mark.parametrize("scan,gates", [(rnn_scan, 1), (lstm_scan, 4), (gru_scan, 3)],
+                         ids=["rnn", "lstm", "gru"])
+def test_small_and_large_products_agree(scan, gates, sizes, reverse, states, monkeypatch):
+    """The input and weight gradients of a small scan come from one kernel call
+    (tile_gemm.linear_grads), of a large one from BLAS and weight_product (forced here:
+    MIN_WORK = 0); both the same, with and without initial states, packed or reversed."""
+    from autograd.kernels import scan_threads
+
+    def grads():
+        rng = np.random.default_rng(3)
+        x = _x(rng, sizes)
+        initial = [ag.tensor(rng.standard_normal((3, 3)), requires_grad=True)
+                   for _ in range(2 if gates == 4 else 1)] if states else \
+            [None] * (2 if gates == 4 else 1)
+        params = _params(rng, gates, 3, 2)
+        out = scan(x, *initial, *params, batch_sizes=sizes, reverse=reverse)
+        (out[0] * ag.tensor(rng.standard_normal(out[0].shape))).sum().backward()
+        return [t.grad.data for t in [x, *initial, *params] if t is not None]
+
+    small = grads()
+    monkeypatch.setattr(scan_threads, "MIN_WORK", 0)
+    for a, b in zip(small, grads(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
 def test_scans_without_bias():
     rng = np.random.default_rng(3)
     x = ag.tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
