@@ -11,7 +11,8 @@ SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backwa
 
 __all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes",
            "recomputed_grads", "carray", "wrap", "rows_of", "initial_state", "input_gates",
-           "linear_grads", "save", "saved"]
+           "linear_grads", "save", "saved", "state_grad", "final_state",
+           "output_grad"]
 
 
 def carray(arr, dtype):
@@ -35,6 +36,28 @@ def initial_state(state, batch, size, dtype):
     if state is None:
         return np.zeros((batch, size), dtype)
     return carray(state.data, dtype)
+
+
+def state_grad(g, state):
+    """The gradient of a final state (1, B, size) as a C-contiguous (B, size) array the
+    backward kernel may overwrite (it leaves the initial state's there): a copy, or zeros
+    for None (the scans set materialize_grads False)."""
+    if g is None:
+        return np.zeros_like(state)
+    return np.array(g.data, dtype=state.dtype, order="C").reshape(state.shape)
+
+
+def output_grad(g, hs):
+    """The gradient of a scan's output as (R, size) rows like hs (zeros for None)."""
+    if g is None:
+        return np.zeros_like(hs)
+    return carray(g.data, hs.dtype).reshape(hs.shape)
+
+
+def final_state(state):
+    """An array for a scan's final state: (1, B, size) like the layers' (L*D, B, size), so
+    a one-layer layer returns it with no op; the kernels write its (B, size) view [0]."""
+    return np.empty((1,) + state.shape, state.dtype)
 
 
 def save(ctx, tensors, out, arrays):
@@ -194,10 +217,8 @@ def linear_grads(ctx, x, rows, d_in, d_hid, w_ih, hs, h0, states, extra=(), d_bi
     k = 1 + len(states)
     want_dx = dx is None and needs[0]
     if _small(d_in, rows, hs, w_ih):
-        dx, dw_ih, dw_hh = _small_linear_grads(ctx, rows, d_in, d_hid, w_ih, hs, h0,
-                                               want_dx, needs[k], needs[k + 1], dx)
-        if want_dx:
-            dx = dx.reshape(x.shape)
+        dx, dw_ih, dw_hh = _small_linear_grads(ctx, x.shape, rows, d_in, d_hid, w_ih, hs,
+                                               h0, want_dx, needs[k], needs[k + 1], dx)
     else:
         if want_dx:
             dx = (d_in @ w_ih).reshape(x.shape)
@@ -226,19 +247,21 @@ def _small(d_in, rows, hs, w_ih):
         w_ih.flags.c_contiguous
 
 
-def _small_linear_grads(ctx, rows, d_in, d_hid, w_ih, hs, h0, want_dx, want_ih, want_hh, dx):
+def _small_linear_grads(ctx, x_shape, rows, d_in, d_hid, w_ih, hs, h0, want_dx, want_ih,
+                        want_hh, dx):
     """linear_grads' (dx, dW_ih, dW_hh) by tile_gemm.linear_grads (None where not wanted;
-    dx as given when not wanted)."""
+    dx as given when not wanted, else built in x's shape: no copy when it becomes .grad)."""
     dtype = d_in.dtype
     skip = np.empty((0, 0), dtype)
     d_prev, hprev = hprev_rows(d_hid, hs, h0, ctx.sizes, ctx.reverse) if want_hh else \
         (skip, skip)
-    out_dx = np.empty((d_in.shape[0], w_ih.shape[1]), dtype) if want_dx else skip
+    if want_dx:
+        dx = np.empty(x_shape, dtype)
     dw_ih = np.empty((d_in.shape[1], rows.shape[1]), dtype) if want_ih else skip
     dw_hh = np.empty((d_hid.shape[1], hs.shape[1]), dtype) if want_hh else skip
-    TG.linear_grads(d_in, rows, w_ih, d_prev, hprev, out_dx, dw_ih, dw_hh)
-    return (out_dx if want_dx else dx), (dw_ih if want_ih else None), \
-        (dw_hh if want_hh else None)
+    TG.linear_grads(d_in, rows, w_ih, d_prev, hprev, dx.reshape(rows.shape) if want_dx else
+                    skip, dw_ih, dw_hh)
+    return dx, (dw_ih if want_ih else None), (dw_hh if want_hh else None)
 
 
 def input_gates(rows, w_ih, b_ih, b_hh):

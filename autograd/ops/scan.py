@@ -27,9 +27,9 @@ from ..function import Function
 from ..grad_mode import _State
 from ..kernels import scan as K
 from ..kernels.scratch import workspace
-from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, initial_state,
-                         input_gates, linear_grads, recomputed_grads, rows_of,
-                         save, saved, step_sizes)
+from ._scan_util import (SCAN_SLOT, carray, check_scan_args, check_states, final_state,
+                         initial_state, input_gates, linear_grads, output_grad,
+                         recomputed_grads, rows_of, save, saved, state_grad, step_sizes)
 from .scan_gru import GRUScan, gru_scan
 from .scan_lstm import LSTMScan, lstm_scan
 
@@ -41,7 +41,8 @@ class RNNScan(Function):
     Arguments (x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu, recompute); h0 and
     biases may be None; sizes: the int64 step sizes (see step_sizes); recompute: the same
     direction on the composed path, which a backward under create_graph=True differentiates
-    (_scan_util.recomputed_grads), or None."""
+    (_scan_util.recomputed_grads), or None. -> (out, h_n (1, B, H)): the final state in
+    the layers' (L*D, B, H) layout (rnn_scan returns it (B, H))."""
 
     @staticmethod
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, sizes, reverse, relu, recompute=None):
@@ -53,12 +54,13 @@ class RNNScan(Function):
         state0 = h0
         h0 = initial_state(h0, sizes[0], hidden, dtype)
         hs = np.empty(xg.shape, dtype)
-        h_n = np.empty_like(h0)
+        h_n = final_state(h0)
         K.rnn_scan_forward(xg, carray(w_hh.data.T, dtype), h0, sizes, reverse, relu,
-                           dtype == np.float32, hs, h_n)
+                           dtype == np.float32, hs, h_n[0])
         out = hs.reshape(x.shape[:-1] + (hidden,))
         save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0))
         ctx.recompute = recompute
+        ctx.set_materialize_grads(False)        # an output without gradient: None
         ctx.zero_h0 = state0 is None
         ctx.sizes, ctx.reverse, ctx.relu = sizes, reverse, relu
         return out, h_n
@@ -72,11 +74,10 @@ class RNNScan(Function):
                                          bias_hh=b_hh))
         (x, w_ih, w_hh, *_), hs, (rows, h0) = saved(ctx)
         dtype = hs.dtype
-        dh = np.array(g_hn.data, dtype=dtype, order="C")
+        dh = state_grad(g_hn, h0)
         da = workspace(hs.shape, dtype, slot=SCAN_SLOT)       # freed when backward ends
-        K.rnn_scan_backward(carray(g_out.data, dtype).reshape(hs.shape),
-                            carray(w_hh.data, dtype), hs, ctx.sizes, ctx.reverse, ctx.relu,
-                            dh, da)
+        K.rnn_scan_backward(output_grad(g_out, hs), carray(w_hh.data, dtype), hs, ctx.sizes,
+                            ctx.reverse, ctx.relu, dh, da)
         return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
                             None if ctx.zero_h0 else h0, states=(dh,))
 
@@ -94,5 +95,6 @@ def rnn_scan(input, h0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, batch_s
         raise RuntimeError(f"rnn_scan: w_hh must be square (H, H), got {tuple(w_hh.shape)}")
     sizes, batch = step_sizes("rnn_scan", input, batch_sizes)
     check_states("rnn_scan", input, batch, {"h0": (h0, hidden)})
-    return RNNScan.apply(input, h0, w_ih, w_hh, b_ih, b_hh, sizes, bool(reverse),
-                         nonlinearity == "relu")
+    out, h_n = RNNScan.apply(input, h0, w_ih, w_hh, b_ih, b_hh, sizes, bool(reverse),
+                             nonlinearity == "relu")
+    return out, h_n.squeeze(0)

@@ -6,8 +6,8 @@ from ..grad_mode import _State
 from ..kernels import scan_threads as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
-                         initial_state, linear_grads, recomputed_grads, rows_of,
-                         save, saved, step_sizes)
+                         final_state, initial_state, linear_grads, recomputed_grads,
+                         output_grad, rows_of, save, saved, state_grad, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
 
@@ -24,7 +24,7 @@ class LSTMScan(Function):
     """[i f g o] = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, c_t = f c_{t-1} + i g,
     h_t = (o tanh(c_t)) W_hr^T (W_hr: the optional projection). Arguments (x, h0, c0, w_ih,
     w_hh, b_ih, b_hh, w_hr, sizes, reverse, recompute); h0, c0, biases and w_hr may be None;
-    recompute: as RNNScan's (scan.py)."""
+    recompute: as RNNScan's (scan.py). -> (out, h_n (1, B, P), c_n (1, B, H))."""
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, reverse, recompute=None):
@@ -37,27 +37,25 @@ class LSTMScan(Function):
         else:
             wih_t = np.empty((0, 0), dtype)
             gates = np.matmul(rows, w_ih.data.T)     # xg
-        bias = np.zeros(4 * hidden, dtype)           # b_ih + b_hh, added by the kernel
-        for b in (b_ih, b_hh):
-            if b is not None:
-                bias += b.data
+        bias = _bias_sum(b_ih, b_hh, 4 * hidden, dtype)     # added by the kernel
         states = (h0, c0)
         h0 = initial_state(h0, sizes[0], proj, dtype)
         c0 = initial_state(c0, sizes[0], hidden, dtype)
         hs = np.empty((count, proj), dtype)
         cs, tanh_c = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
-        h_n, c_n = np.empty_like(h0), np.empty_like(c0)
+        h_n, c_n = final_state(h0), final_state(c0)
         if w_hr is None:
             whr_t, m = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
         else:
             whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
         args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
-                reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
+                reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n[0], c_n[0])
         K.lstm_scan_forward(*args)
         out = hs.reshape(x.shape[:-1] + (proj,))
         save(ctx, (x, w_ih, w_hh, w_hr) + states + (b_ih, b_hh), out,
              (rows, h0, c0, gates, cs, tanh_c, m))
         ctx.recompute = recompute
+        ctx.set_materialize_grads(False)        # an output without gradient: None
         ctx.zero_h0 = states[0] is None
         ctx.sizes, ctx.reverse = sizes, reverse
         return out, h_n, c_n
@@ -72,8 +70,7 @@ class LSTMScan(Function):
                      weight_hr=w_hr))
         (x, w_ih, w_hh, w_hr, *_), hs, (rows, h0, c0, gates, cs, tanh_c, m) = saved(ctx)
         dtype = gates.dtype
-        dh = np.array(g_hn.data, dtype=dtype, order="C")
-        dc = np.array(g_cn.data, dtype=dtype, order="C")
+        dh, dc = state_grad(g_hn, h0), state_grad(g_cn, c0)
         da = workspace(gates.shape, dtype, slot=SCAN_SLOT)     # freed when backward ends
         db = np.empty(gates.shape[1], np.float64)
         if w_hr is None:
@@ -87,13 +84,24 @@ class LSTMScan(Function):
         else:
             dx = None
             wih, dx_rows = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
-        args = (carray(g_out.data, dtype).reshape(hs.shape), carray(w_hh.data, dtype), whr, c0,
+        args = (output_grad(g_out, hs), carray(w_hh.data, dtype), whr, c0,
                 gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db, wih, dx_rows)
         K.lstm_scan_backward(*args)
         dw_hr = dh_all.T @ m if w_hr is not None and needs[7] else None     # sum dh^T m
         return linear_grads(ctx, x, rows, da, da, w_ih.data, hs,
                             None if ctx.zero_h0 else h0, states=(dh, dc),
                             extra=(dw_hr,), d_bias=db, dx=dx)
+
+
+def _bias_sum(b_ih, b_hh, size, dtype):
+    """b_ih + b_hh as an array (zeros without either)."""
+    if b_ih is not None and b_hh is not None:
+        return np.add(b_ih.data, b_hh.data, dtype=dtype)
+    bias = np.zeros(size, dtype)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            bias += b.data
+    return bias
 
 
 def lstm_scan(input, h0=None, c0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=None, w_hr=None,
@@ -113,4 +121,6 @@ def lstm_scan(input, h0=None, c0=None, w_ih=None, w_hh=None, b_ih=None, b_hh=Non
         check_dtypes("lstm_scan", [input, w_hr])
     sizes, batch = step_sizes("lstm_scan", input, batch_sizes)
     check_states("lstm_scan", input, batch, {"h0": (h0, proj), "c0": (c0, hidden)})
-    return LSTMScan.apply(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes, bool(reverse))
+    out, h_n, c_n = LSTMScan.apply(input, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, sizes,
+                                   bool(reverse))
+    return out, h_n.squeeze(0), c_n.squeeze(0)

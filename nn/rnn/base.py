@@ -236,4 +236,4 @@ class RNNBase(Module):
             x = outs[0] if directions == 1 else ag.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        return x, tuple(f[0].unsqueeze(0) if len(f) == 1 else ag.stack(f, 0) for f in finals)
+        return x, tuple(f[0] if len(f) == 1 else ag.cat(f, 0) for f in finals)

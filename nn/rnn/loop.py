@@ -53,12 +53,14 @@ def fused_scan_enabled():
 
 def run_direction(recurrence, x, state, w, sizes, reverse, fused, state_sizes):
     """x: (T, B, I) or packed rows (R, I), state: tuple of (B, size) Tensors or Nones (zeros),
-    sizes: (T,) int64 array -> (out (T, B, size_0) or (R, size_0), final state tuple)."""
+    sizes: (T,) int64 array -> (out (T, B, size_0) or (R, size_0), final states: a tuple of
+    (1, B, size), as the scans return them)."""
     def composed(x, state, w):
         batch = int(sizes[0])
         full = tuple(ag.zeros(batch, n, dtype=x.dtype) if s is None else s
                      for s, n in zip(state, state_sizes))
-        return composed_direction(recurrence.step, x, full, w, sizes.tolist(), reverse)
+        out, finals = composed_direction(recurrence.step, x, full, w, sizes.tolist(), reverse)
+        return out, tuple(f.unsqueeze(0) for f in finals)
 
     if fused and _FUSED["enabled"]:
         # the scan differentiates `composed` when its backward runs with create_graph=True

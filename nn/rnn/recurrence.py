@@ -8,8 +8,9 @@ fused scan over the whole sequence:
     state_sizes(hidden_size, proj_size)  -> sizes of the states; state 0 is the output
     step(x_t, state, w) -> new state     x_t: (b, I), states (b, size); w: {stem: Tensor}
     scan(x, state, w, sizes, reverse, recompute=None)
-                                      -> (out, final state), or None when there is no
-                                         fused path (the loop then steps); x: (T, B, I) or
+                                      -> (out, final states each (1, B, size)), or None
+                                         when there is no fused path (the loop then
+                                         steps); x: (T, B, I) or
                                          packed rows (R, I), sizes: (T,) int64 step sizes,
                                          state entries may be None (zeros); recompute:
                                          recompute(x, state, w), the same on the composed
@@ -48,6 +49,8 @@ class Recurrence:
         raise NotImplementedError
 
     def scan(self, x, state, w, sizes, reverse, recompute=None):
+        """The fused path: (out, final states each (1, B, size)), or None where there is
+        none (the layer then runs the composed path: `step` in a Python loop)."""
         return None
 
 
