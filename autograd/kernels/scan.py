@@ -26,7 +26,7 @@ Elman RNN (nonlinearity tanh or relu):
     da_t = dh_t * act'(a_t)    (tanh: 1 - h_t^2; relu: h_t > 0)
     dh_{t-1} = da_t W_hh
 """
-from .scan_math import (batch_offsets, copy_rows, final_rows, matmul_into, scan_jit,
+from .scan_math import (aligned_copy, batch_offsets, copy_rows, final_rows, matmul_into, scan_jit,
                         state_product, state_rows, tanh_scalar)
 
 __all__ = ["rnn_scan_forward", "rnn_scan_backward", "previous_rows"]
@@ -80,6 +80,7 @@ def rnn_scan_backward(g_hs, whh, hs, sizes, reverse, relu, dh, da):
     steps = sizes.size
     nh = dh.shape[1]
     offsets = batch_offsets(sizes)
+    whh = aligned_copy(whh)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = sizes[t]

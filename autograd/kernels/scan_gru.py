@@ -14,8 +14,8 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t:
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, final_rows, matmul_into, scan_jit, sigmoid_scalar,
-                        state_product, tanh_scalar)
+from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, scan_jit,
+                        sigmoid_scalar, state_product, tanh_scalar)
 
 __all__ = ["gru_scan_forward", "gru_scan_backward"]
 
@@ -67,6 +67,7 @@ def gru_scan_backward(g_hs, whh, h0, gates, hn, hs, sizes, reverse, dh, dgi, dgh
     nh = dh.shape[1]
     offsets = batch_offsets(sizes)
     direct = np.empty(dh.shape, dh.dtype)
+    whh = aligned_copy(whh)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = sizes[t]

@@ -25,8 +25,8 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (batch_offsets, final_rows, matmul_into, scan_helper, scan_jit,
-                        sigmoid_scalar, state_product, tanh_scalar)
+from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, scan_helper,
+                        scan_jit, sigmoid_scalar, state_product, tanh_scalar)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -171,8 +171,8 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     step's rows while they are in cache (wih: (4H, I) = W_ih), or (0, 0): not wanted."""
     offsets = batch_offsets(sizes)
     db[:] = 0
-    lstm_backward_rows(0, dc.shape[0], g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets,
-                       reverse, dh, dc, da, dh_all, db, wih, dx)
+    lstm_backward_rows(0, dc.shape[0], g_hs, aligned_copy(whh), whr, c0, gates, cs, tanh_c,
+                       sizes, offsets, reverse, dh, dc, da, dh_all, db, wih, dx)
 
 
 @scan_jit(globals())

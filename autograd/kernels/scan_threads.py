@@ -30,6 +30,7 @@ from . import blas_threads as BT
 from . import scan_lstm as K
 from . import scan_math as SM
 from . import tile_gemm as TG
+from .scratch import aligned
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "weight_product", "MIN_WORK"]
 
@@ -161,6 +162,7 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     batch = c0.shape[0]
     ctx = None
     if _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
+        whh = aligned(whh, whh.dtype)       # as the serial kernel's (scan_math.aligned_copy)
         db_runs = np.zeros((batch, db.shape[0]), np.float64)
         ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc,
                         da, dh_all, db_runs, wih, dx), (reverse,))

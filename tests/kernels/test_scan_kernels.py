@@ -205,6 +205,47 @@ def test_gru_scan_kernels(layout, reverse, dtype):
         _close(name, ours, want, dtype)
 
 
+def _at_offset(a, offset):
+    """A copy of a starting `offset` bytes past a 64-byte boundary."""
+    buf = np.empty(a.nbytes + 128, np.uint8)
+    start = (-buf.ctypes.data) % 64 + offset
+    out = buf[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_kernels_align_w_hh(dtype):
+    """The backward kernels copy a W_hh that does not start on a 64-byte boundary to one
+    that does (scan_math.aligned_copy): the same results, bit for bit, at every offset;
+    scratch.aligned, its Python twin, copies only when needed."""
+    from autograd.kernels.scratch import aligned
+    sizes = np.array([4, 4, 3, 1], np.int64)
+    hidden, rows = 16, 12
+    d = _data(dtype, sizes, 4, hidden)
+    gates = np.random.default_rng(5).uniform(0.05, 0.95, d["xg"].shape).astype(dtype)
+    cs = np.random.default_rng(6).standard_normal((rows, hidden)).astype(dtype)
+    empty = np.empty((0, 0), dtype)
+    results = []
+    for offset in (0, 8, 16, 32, 48):
+        dh, dc, da = d["g_hn"].copy(), d["g_cn"].copy(), np.empty_like(gates)
+        db = np.empty(4 * hidden)
+        KL.lstm_scan_backward(d["g_hs"], _at_offset(d["w_hh"], offset), empty, d["c0"], gates,
+                              cs, np.tanh(cs), sizes, False, dh, dc, da, empty, db, empty,
+                              empty)
+        dh_rnn, da_rnn = d["g_hn"].copy(), np.empty_like(d["g_hs"])
+        KR.rnn_scan_backward(d["g_hs"], _at_offset(d["w_hh"][:hidden], offset), cs, sizes,
+                             False, False, dh_rnn, da_rnn)
+        results.append((dh, dc, da, db, dh_rnn, da_rnn))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+    w = _at_offset(d["w_hh"], 16)
+    copy = aligned(w, dtype)
+    assert copy.ctypes.data % 64 == 0 and aligned(copy, dtype) is copy
+    np.testing.assert_array_equal(copy, w)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("layout", list(SIZES))
 def test_previous_rows(layout, reverse):
