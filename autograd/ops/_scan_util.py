@@ -43,14 +43,14 @@ def state_grad(g, state):
     backward kernel may overwrite (it leaves the initial state's there): a copy, or zeros
     for None (the scans set materialize_grads False)."""
     if g is None:
-        return np.zeros_like(state)
+        return np.zeros(state.shape, state.dtype)
     return np.array(g.data, dtype=state.dtype, order="C").reshape(state.shape)
 
 
 def output_grad(g, hs):
     """The gradient of a scan's output as (R, size) rows like hs (zeros for None)."""
     if g is None:
-        return np.zeros_like(hs)
+        return np.zeros(hs.shape, hs.dtype)
     return carray(g.data, hs.dtype).reshape(hs.shape)
 
 
