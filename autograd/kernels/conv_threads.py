@@ -59,7 +59,6 @@ _jobs = {}
 carray = _ptr = by_item = batch_columns = batch_scatter_add = batch_pack = batch_unpack = None
 shift_columns = shift_gather = flat_pack_images = flat_unpack_images = flat_conv_kernel = None
 tile_conv_kernel = tile_weight_kernel = pack_last_images = None
-FLAT_BLOCK = KF.BLOCK
 
 
 def _splits(work, arrays):
@@ -87,7 +86,7 @@ def _splits(work, arrays):
 # address, 7 taps, 8 groups, 9 dwt address, 10-12 its extents, 13 gq's row length (gq may
 # be the leading columns of a wider array), 14 item size.
 # context lengths
-BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 16
+BATCH_LAST, PACKS, FLAT_PACKS, FLAT_COLUMNS, FLAT_GATHER, FLAT_CONV = 13, 17, 15, 11, 19, 17
 TILE_WEIGHT = 15
 
 
@@ -164,12 +163,12 @@ def _flat_gather_run(ctx, lo, hi, dtype):
 
 
 def _flat_conv_run(ctx, lo, hi, dtype):
-    """Blocks lo <= b < hi: positions [lo*FLAT_BLOCK, min(hi*FLAT_BLOCK, total)) of yf."""
+    """Units lo <= u < hi: positions [lo*unit, min(hi*unit, total)) of yf (unit: ctx[15])."""
     xf = carray(_ptr(ctx[0]), (ctx[1], ctx[2]), dtype)
     w = carray(_ptr(ctx[3]), (ctx[4], ctx[5], ctx[6]), dtype)
     offs = carray(_ptr(ctx[7]), (ctx[8],), np.int64)
     yf = carray(_ptr(ctx[10]), (ctx[11], ctx[12]), dtype)
-    start, stop = lo * FLAT_BLOCK, min(hi * FLAT_BLOCK, ctx[13])
+    start, stop = lo * ctx[15], min(hi * ctx[15], ctx[13])
     if ctx[14] == 0:
         flat_conv_kernel(xf, w, offs, ctx[9], start, stop, yf)
     else:
@@ -354,15 +353,18 @@ def tile_conv(xf, w, offs, groups, total, yf):
 
 
 def _flat_conv(xf, w, offs, groups, total, yf, tiles):
-    blocks = -(-total // KF.BLOCK)
+    # the split's unit: the flat loop's blocks (its L1 blocking), the tiles' width (equal
+    # halves: 64 images on 15x15, 14400 positions, took 8192 and 6208 in blocks of 2048)
+    unit = KT.WIDTH if tiles else KF.BLOCK
+    units = -(-total // unit)
     work = total * w.size                                  # multiply-adds
-    if blocks < 2 or not _splits(work, (xf, w, offs, yf)):
+    if units < 2 or not _splits(work, (xf, w, offs, yf)):
         kernel = KT.tile_conv if tiles else KF.flat_conv
         return kernel(xf, w, offs, groups, 0, total, yf)
     ctx = np.array([xf.ctypes.data, *xf.shape, w.ctypes.data, *w.shape, offs.ctypes.data,
-                    offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, int(tiles),
+                    offs.shape[0], groups, yf.ctypes.data, *yf.shape, total, int(tiles), unit,
                     _item(xf)], np.int64)
-    BT.split(_job("flat_conv"), blocks, ctx)
+    BT.split(_job("flat_conv"), units, ctx)
 
 
 def tile_weight(gq, xcl, offs, groups, dwt):

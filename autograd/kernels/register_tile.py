@@ -33,6 +33,7 @@ flat layout), tile_gemm.py (the scans' weight gradients).
 __all__ = ["tiles", "vector_bytes", "tile_jit", "cache_salt"]
 
 _built = {}
+_width = []
 
 
 def tile_jit(namespace, helpers=(), **options):
@@ -65,10 +66,13 @@ def cache_salt():
 
 
 def vector_bytes():
-    """64 (AVX-512) or 32: the width of the vectors the tiles use on this CPU."""
-    import llvmlite.binding as llvm
-    features = llvm.get_host_cpu_features()
-    return 64 if features.get("avx512f", False) else 32
+    """64 (AVX-512) or 32: the width of the vectors the tiles use on this CPU (asked of LLVM
+    once: 125 us a call, and the convolution's path choice asks per call)."""
+    if not _width:
+        import llvmlite.binding as llvm
+        features = llvm.get_host_cpu_features()
+        _width.append(64 if features.get("avx512f", False) else 32)
+    return _width[0]
 
 
 def tiles():

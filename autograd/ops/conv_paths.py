@@ -85,9 +85,10 @@ def flat_loop_conv(x, w3, b, geom, plan, out_size, keep=None, tiles=True, share=
     yf = _workspace((o, -(-KT.room(total) // 16) * 16 + 16), x.dtype, slot=4)
     (CT.tile_conv if tiles else CT.flat_conv)(xf, contiguous(w3), plan.offs, geom.groups,
                                               total, yf)
-    y = np.empty((n, o) + (1,) * (3 - nsp) + out_size, x.dtype)
-    CT.unpack_images(yf, plan.ext, _bias(b, o, x.dtype), b is not None, 0, n, y)
-    return y.reshape((n, o) + out_size)
+    y = np.empty((n, o) + out_size, x.dtype)      # owned: a .grad without another copy
+    CT.unpack_images(yf, plan.ext, _bias(b, o, x.dtype), b is not None, 0, n,
+                     y.reshape((n, o) + (1,) * (3 - nsp) + out_size))
+    return y
 
 
 def flipped(w, groups, taps):
@@ -118,11 +119,12 @@ def shift_conv(x, w, b, geom, plan, keep=None):
 def shift_transpose(g, w, b, geom, plan):
     """b + C(w)^T g: Z = W[grp]^T (C/G*T, O/G) . G[grp], then the gather of Z's shifted rows."""
     n, o, nsp, c = g.shape[0], g.shape[1], geom.nsp, w.shape[1] * geom.groups
-    dx = np.empty((n, c) + (1,) * (3 - nsp) + geom.in_size, g.dtype)
+    dx = np.empty((n, c) + geom.in_size, g.dtype)         # owned (see flat_loop_conv)
     KS.transpose(KW.pack_output(g, five(g, nsp), plan),
                  contiguous(w).reshape(geom.groups, o // geom.groups, -1), plan,
-                 _bias(b, c, g.dtype), _workspace, dx)
-    return dx.reshape((n, c) + geom.in_size)
+                 _bias(b, c, g.dtype), _workspace,
+                 dx.reshape((n, c) + (1,) * (3 - nsp) + geom.in_size))
+    return dx
 
 
 def shift_weight(x, g, geom, plan, wshape):
@@ -258,9 +260,9 @@ def batch_last_transpose(g, w, b, geom, plan):
         z = _workspace((k, (r1 - r0) * run), g.dtype, 2)
         np.matmul(w3t, gb[:, :, r0 * run:r1 * run], out=z.reshape(groups, k // groups, -1))
         CT.scatter_add(z, plan.geo, r0, r1, dxp)
-    dx = np.empty((n, c) + plan.size, g.dtype)
-    CT.unpack(dxp, plan.lo, _bias(b, c, g.dtype), b is not None, dx)
-    return dx.reshape((n, c) + geom.in_size)
+    dx = np.empty((n, c) + geom.in_size, g.dtype)         # owned (see flat_loop_conv)
+    CT.unpack(dxp, plan.lo, _bias(b, c, g.dtype), b is not None, dx.reshape((n, c) + plan.size))
+    return dx
 
 
 def batch_last_weight(x, g, geom, plan, wshape):
