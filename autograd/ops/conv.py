@@ -46,6 +46,8 @@ A Conv's forward keeps its packed input (batch-last or flat) for a weight gradie
 reads it (not the tiles'), and the backward packs g once for both gradients where they
 share a layout (kernels/conv_scratch.py's sharing_packs).
 """
+import functools
+
 import numpy as np
 
 from ..function import Function
@@ -55,7 +57,7 @@ from ..kernels import conv_tile as KT
 from . import conv_paths as P
 from .shape import Expand
 
-__all__ = ["Conv", "ConvTranspose", "ConvWeight", "ConvGeometry", "conv_nd",
+__all__ = ["Conv", "ConvTranspose", "ConvWeight", "ConvGeometry", "geometry", "conv_nd",
            "conv_transpose_nd"]
 
 
@@ -92,6 +94,14 @@ class ConvGeometry:
             flipped = tuple(d * (k - 1) - p for k, p, d in zip(kern, pad, dil))
             self.flat_t = P.flat_layout(out, size, kern, flipped, dil)
         self.batch_last = P.BatchLastPlan(self) if min(self.pad) >= 0 else None
+
+
+@functools.lru_cache(maxsize=256)
+def geometry(in_size, out_size, kernel, stride, pad, dilation, groups):
+    """The ConvGeometry of these arguments (tuples of ints), made once: its tables and plans
+    are only read, and building them costs ~0.14 ms (64 images 32 -> 64 channels 3x3 on
+    14x14: 3 % of a forward + backward)."""
+    return ConvGeometry(in_size, out_size, kernel, stride, pad, dilation, groups)
 
 
 # -- chunked im2col / col2im with a reused workspace (kernels/conv_scratch.py) -----------------

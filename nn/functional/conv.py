@@ -16,7 +16,7 @@ stride 1 where it wins; the input gradient is a convolution with the flipped ker
 import numpy as np
 
 import autograd as ag
-from autograd.ops.conv import ConvGeometry, conv_nd, conv_transpose_nd
+from autograd.ops.conv import conv_nd, conv_transpose_nd, geometry
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -121,7 +121,7 @@ def _conv(op, nsp, input, weight, bias, stride, padding, dilation, groups):
                            f"input size {padded} (input of shape {xs}, weight of shape {ws}, "
                            f"padding={padding}, dilation={dilation})")
     out = tuple((p - k) // s + 1 for p, k, s in zip(padded, span, stride))
-    geom = ConvGeometry(sizes, out, kernel, stride, low, dilation, groups)
+    geom = geometry(sizes, out, tuple(kernel), stride, tuple(low), dilation, groups)
     y = conv_nd(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
 
@@ -181,7 +181,7 @@ def _conv_transpose(op, nsp, input, weight, bias, stride, padding, output_paddin
                            f"{stride}, padding={pad}, dilation={dilation} gives output size "
                            f"{out}: too small (padding larger than the output)")
     # the conv this op is the adjoint of maps (N, c_out, *out) to (N, c_in, *sizes)
-    geom = ConvGeometry(out, sizes, kernel, stride, pad, dilation, groups)
+    geom = geometry(out, sizes, tuple(kernel), stride, tuple(pad), dilation, groups)
     y = conv_transpose_nd(x, weight, bias, geom)
     return y.squeeze(0) if unbatched else y
 
