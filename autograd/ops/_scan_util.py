@@ -12,7 +12,16 @@ SCAN_SLOT = 8     # the workspace slot (kernels/scratch.py) of the scans' backwa
 __all__ = ["check_scan_args", "check_states", "check_dtypes", "step_sizes",
            "recomputed_grads", "carray", "wrap", "rows_of", "initial_state", "input_gates",
            "linear_grads", "save", "saved", "state_grad", "final_state",
-           "output_grad"]
+           "output_grad", "nothing"]
+
+
+def nothing(dtype):
+    """A (0, 0) array of dtype: a kernel argument that is not wanted (one per dtype, shared:
+    nothing is ever written into it)."""
+    return _NOTHING[np.dtype(dtype)]
+
+
+_NOTHING = {np.dtype(t): np.empty((0, 0), t) for t in (np.float32, np.float64)}
 
 
 def carray(arr, dtype):
@@ -252,7 +261,7 @@ def _small_linear_grads(ctx, x_shape, rows, d_in, d_hid, w_ih, hs, h0, want_dx, 
     """linear_grads' (dx, dW_ih, dW_hh) by tile_gemm.linear_grads (None where not wanted;
     dx as given when not wanted, else built in x's shape: no copy when it becomes .grad)."""
     dtype = d_in.dtype
-    skip = np.empty((0, 0), dtype)
+    skip = nothing(dtype)
     d_prev, hprev = hprev_rows(d_hid, hs, h0, ctx.sizes, ctx.reverse) if want_hh else \
         (skip, skip)
     if want_dx:

@@ -6,7 +6,7 @@ from ..grad_mode import _State
 from ..kernels import scan_threads as K
 from ..kernels.scratch import workspace
 from ._scan_util import (SCAN_SLOT, carray, check_dtypes, check_scan_args, check_states,
-                         final_state, initial_state, linear_grads, recomputed_grads,
+                         final_state, initial_state, linear_grads, nothing, recomputed_grads,
                          output_grad, rows_of, save, saved, state_grad, step_sizes)
 
 __all__ = ["LSTMScan", "lstm_scan"]
@@ -35,7 +35,7 @@ class LSTMScan(Function):
             wih_t = carray(w_ih.data.T, dtype)       # the kernel computes xg = x W_ih^T
             gates = np.empty((count, 4 * hidden), dtype)
         else:
-            wih_t = np.empty((0, 0), dtype)
+            wih_t = nothing(dtype)
             gates = np.matmul(rows, w_ih.data.T)     # xg
         bias = _bias_sum(b_ih, b_hh, 4 * hidden, dtype)     # added by the kernel
         states = (h0, c0)
@@ -45,7 +45,7 @@ class LSTMScan(Function):
         cs, tanh_c = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
         h_n, c_n = final_state(h0), final_state(c0)
         if w_hr is None:
-            whr_t, m = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+            whr_t = m = nothing(dtype)
         else:
             whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
         args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
@@ -74,7 +74,7 @@ class LSTMScan(Function):
         da = workspace(gates.shape, dtype, slot=SCAN_SLOT)     # freed when backward ends
         db = np.empty(gates.shape[1], np.float64)
         if w_hr is None:
-            whr, dh_all = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+            whr = dh_all = nothing(dtype)
         else:
             whr, dh_all = carray(w_hr.data, dtype), np.empty(hs.shape, dtype)
         needs = ctx.needs_input_grad
@@ -83,7 +83,7 @@ class LSTMScan(Function):
             wih, dx_rows = carray(w_ih.data, dtype), dx.reshape(rows.shape)
         else:
             dx = None
-            wih, dx_rows = np.empty((0, 0), dtype), np.empty((0, 0), dtype)
+            wih = dx_rows = nothing(dtype)
         args = (output_grad(g_out, hs), carray(w_hh.data, dtype), whr, c0,
                 gates, cs, tanh_c, ctx.sizes, ctx.reverse, dh, dc, da, dh_all, db, wih, dx_rows)
         K.lstm_scan_backward(*args)
