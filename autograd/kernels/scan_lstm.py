@@ -25,8 +25,8 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, scan_helper,
-                        scan_jit, sigmoid_scalar, state_product, tanh_scalar)
+from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, matmul_tiles,
+                        scan_helper, scan_jit, sigmoid_scalar, state_product, tanh_scalar)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -78,7 +78,7 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
             for j in range(nh):
                 out_r[j] = row[3 * nh + j] * tc[j]
         if proj:
-            matmul_into(out, whr_t, hs[o:o + nb])
+            matmul_tiles(out, whr_t, hs[o:o + nb])
 
 
 @scan_helper
@@ -111,7 +111,7 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
             for r in range(nb):
                 dh_rows[r, :] = dht[r]
             dmt = dm[:nb]
-            matmul_into(dht, whr, dmt)
+            matmul_tiles(dht, whr, dmt)
         else:
             dmt = dht
         for r in range(nb):
@@ -138,7 +138,7 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
                 db[j] += d[j]
         matmul_into(da[o:o + nb], whh, dht)
         if dx.shape[0] > 0:
-            matmul_into(da[o:o + nb], wih, dx[o:o + nb])
+            matmul_tiles(da[o:o + nb], wih, dx[o:o + nb])
 
 
 @scan_jit(globals())
@@ -152,7 +152,7 @@ def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, revers
     tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t) with projection ((0, 0)
     without); h_n, c_n: (B, P), (B, H) the final states."""
     if wih_t.shape[0] > 0:
-        matmul_into(x, wih_t, gates)
+        matmul_tiles(x, wih_t, gates)
     offsets = batch_offsets(sizes)
     lstm_forward_rows(0, h0.shape[0], gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
                       reverse, fast, hs, cs, tanh_c, m)

@@ -34,7 +34,8 @@ import numpy as np
 from . import register_tile
 from ._jit import _numba, flush_stale_cache, jit
 
-__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "copy_rows", "aligned_copy", "scan_jit",
+__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matmul_tiles", "copy_rows",
+           "aligned_copy", "scan_jit",
            "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "state_product",
            "final_rows", "activation", "matmul"]
 
@@ -156,7 +157,8 @@ def one_row_tiles(a, b, out, i, tiled):
 
 
 def matmul_tiles(a, b, out):
-    """matmul_into's product, called (not inlined)."""
+    """matmul_into's product, called (not inlined): for products of many rows, and rare
+    ones (each inlined front adds its tiles' code to the kernel: compile time)."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
@@ -262,15 +264,15 @@ def state_product(hs, h0, offsets, sizes, step, t, reverse, lo, hi, scratch, w, 
     step)."""
     nb = min(sizes[t], hi) - lo
     if step == 0:
-        matmul_into(h0[lo:lo + nb], w, out)
+        matmul_tiles(h0[lo:lo + nb], w, out)
         return
     tp = t + 1 if reverse else t - 1
     po = offsets[tp] + lo
-    if min(sizes[tp], hi) - lo >= nb:
+    if min(sizes[tp], hi) - lo >= nb:             # the step of every scan but the first
         matmul_into(hs[po:po + nb], w, out)
     else:
-        matmul_into(chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi,
-                                     scratch), w, out)
+        matmul_tiles(chunk_state_rows(hs, h0, offsets, sizes, step, t, reverse, lo, hi,
+                                      scratch), w, out)
 
 
 def final_rows(hs, sizes, reverse, h_n):
