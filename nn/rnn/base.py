@@ -197,7 +197,8 @@ class RNNBase(Module):
             if steps == 0 or batch == 0:
                 raise RuntimeError(f"{name}: expected at least one step and one sequence, got "
                                    f"input of shape {tuple(input.shape)}")
-            sizes = np.full(steps, batch, np.int64)
+            sizes = np.empty(steps, np.int64)      # (np.full: twice the time)
+            sizes.fill(batch)
         states = self._initial_states(hx, batch, x.dtype, batched, sorted_indices)
         out, finals = self._run_layers(x, states, sizes)
         if packed:
@@ -219,7 +220,7 @@ class RNNBase(Module):
         -> (out (T, B, D*size_0) or (R, D*size_0), final states tuple of (L*D, B, size))."""
         directions = 2 if self.bidirectional else 1
         state_sizes = self._sizes()
-        finals = [[] for _ in state_sizes]
+        finals = []                   # per layer and direction: its final states (1, B, size)
         params = self._parameters
         for layer in range(self.num_layers):
             outs = []
@@ -231,9 +232,10 @@ class RNNBase(Module):
                 out, final = run_direction(self.recurrence, x, state, w, sizes,
                                            direction == 1, self.fused, state_sizes)
                 outs.append(out)
-                for acc, f in zip(finals, final):
-                    acc.append(f)
+                finals.append(final)
             x = outs[0] if directions == 1 else ag.cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, True)
-        return x, tuple(f[0] if len(f) == 1 else ag.cat(f, 0) for f in finals)
+        if len(finals) == 1:
+            return x, finals[0]
+        return x, tuple(ag.cat(list(f), 0) for f in zip(*finals))
