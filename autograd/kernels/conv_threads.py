@@ -16,7 +16,8 @@ OpenBLAS's idle worker spun on the other; here that worker takes half of the cop
                                               image: its channels)
     flat_conv(xf, w, offs, groups, total, yf) conv_flat.flat_conv over [0, total), ranges
                                               of whole blocks (conv_flat.BLOCK) split
-    tile_conv(xf, w, offs, groups, total, yf) conv_tile.tile_conv over [0, total), the same
+    tile_conv(xf, w, offs, groups, total, yf) conv_tile.tile_conv over [0, total), ranges
+                                              of whole tiles (conv_tile.WIDTH) split
     tile_weight(gq, xcl, offs, groups, dwt)   conv_tile.tile_weight over all output channels,
                                               runs of 8 of them split
     pack_last(x, before, ext, xcl)            conv_tile.pack_last over all images, split
@@ -81,7 +82,7 @@ def _splits(work, arrays):
 # 17 0 (split the images) or 1 (one image: split its channels), 18 item size.
 # Flat conv: 0 xf address, 1-2 its extents, 3 w address, 4-6 its extents, 7 offs address,
 # 8 taps, 9 groups, 10 yf address, 11-12 its extents, 13 total, 14 0 (flat_conv) or 1
-# (tile_conv), 15 item size.
+# (tile_conv), 15 the split's unit (positions), 16 item size.
 # Tile weight: 0 gq address, 1-2 its extents, 3 xcl address, 4-5 its extents, 6 offs
 # address, 7 taps, 8 groups, 9 dwt address, 10-12 its extents, 13 gq's row length (gq may
 # be the leading columns of a wider array), 14 item size.
@@ -347,8 +348,8 @@ def flat_conv(xf, w, offs, groups, total, yf):
 
 
 def tile_conv(xf, w, offs, groups, total, yf):
-    """conv_tile.tile_conv over positions [0, total), split as flat_conv (xf and yf with
-    room for the last tile: conv_tile.room)."""
+    """conv_tile.tile_conv over positions [0, total), ranges of whole tiles split (xf and
+    yf with room for the last tile: conv_tile.room)."""
     _flat_conv(xf, w, offs, groups, total, yf, True)
 
 

@@ -28,7 +28,8 @@ latency. matmul_into gives them only the last rows of a product (fewer than four
 The intrinsics are built when the first kernel that calls them compiles (tiles(): from
 scan_math's helper compile, or tile_jit for any kernel module), never at import. Users:
 scan_math.matmul_into (the scans' per-step products), conv_tile.py (convolutions on the
-flat layout), tile_gemm.py (the scans' weight gradients).
+flat layout), tile_gemm.py (the scans' weight gradients, and a small scan's input
+gradient).
 """
 __all__ = ["tiles", "vector_bytes", "tile_jit", "cache_salt"]
 

@@ -29,7 +29,7 @@ from .register_tile import tile_jit
 __all__ = ["matmul_tn", "linear_grads", "CHUNK"]
 
 CHUNK = 64                  # rows of at and b per pass (64 was faster than 128-512 here)
-# bound by tile_jit before matmul_tn compiles
+# bound by tile_jit before its kernels compile
 VECTOR_BYTES = 64
 accumulate_ladder = None
 

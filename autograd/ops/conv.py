@@ -65,7 +65,8 @@ class ConvGeometry:
     """The geometry of one convolution with nsp spatial dims (each tuple has nsp entries):
     in_size S, out_size O, kernel k, stride s, pad (low side) p, dilation d, groups.
     Output o reads input o*s - p + t*d for kernel tap t. The kernels' form, padded to 3 dims
-    with unit leading dims: tap tables `tables` (td, th, tw) and `geo` = (strides, out)."""
+    with unit leading dims: tap tables `tables` (td, th, tw) and `geo` = (strides, out).
+    Made once per distinct geometry (`geometry`) and shared: never mutate one."""
     __slots__ = ("nsp", "in_size", "out_size", "kernel", "stride", "pad", "dilation",
                  "groups", "tables", "geo", "taps", "positions", "flat", "flat_t",
                  "batch_last")

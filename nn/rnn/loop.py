@@ -66,6 +66,11 @@ def run_direction(recurrence, x, state, w, sizes, reverse, fused, state_sizes):
         # the scan differentiates `composed` when its backward runs with create_graph=True
         result = recurrence.scan(x, state, w, sizes, reverse, composed)
         if result is not None:
+            for f in result[1]:
+                if f.ndim != 3 or f.shape[0] != 1:
+                    raise RuntimeError(
+                        f"{type(recurrence).__name__}.scan must return final states of "
+                        f"shape (1, B, size), got {tuple(f.shape)}")
             return result
     return composed(x, state, w)
 

@@ -10,12 +10,12 @@ fused scan over the whole sequence:
     scan(x, state, w, sizes, reverse, recompute=None)
                                       -> (out, final states each (1, B, size)), or None
                                          when there is no fused path (the loop then
-                                         steps); x: (T, B, I) or
-                                         packed rows (R, I), sizes: (T,) int64 step sizes,
-                                         state entries may be None (zeros); recompute:
-                                         recompute(x, state, w), the same on the composed
-                                         path, which the scan's backward differentiates
-                                         under create_graph=True
+                                         steps); x: (T, B, I) or packed rows (R, I),
+                                         sizes: (T,) int64 step sizes, state entries may
+                                         be None (zeros); recompute: recompute(x, state,
+                                         w), the same on the composed path, which the
+                                         scan's backward differentiates under
+                                         create_graph=True
 
 A new cell (peephole LSTM, leaky unit, ...) is a Recurrence with its own weights and step;
 nn.RNNBase(recurrence, input_size, hidden_size, ...) then gives it layers, directions,

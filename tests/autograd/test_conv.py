@@ -395,3 +395,16 @@ def test_retain_graph_second_backward():
     y.backward()
     np.testing.assert_allclose(x.grad.data, 2 * first[0])
     np.testing.assert_allclose(w.grad.data, 2 * first[1])
+
+
+def test_geometries_are_made_once():
+    """nn.functional's convolutions share one ConvGeometry per distinct geometry
+    (ops.conv.geometry): built once, never mutated."""
+    args = ((9, 9), (9, 9), (3, 3), (1, 1), (1, 1), (1, 1), 1)
+    conv_ops.geometry.cache_clear()
+    x, w = ag.randn(2, 3, 9, 9), ag.randn(4, 3, 3, 3)
+    y1 = F.conv2d(x, w, padding=1)
+    y2 = F.conv2d(x, w, padding=1)
+    assert conv_ops.geometry.cache_info().hits >= 1
+    assert conv_ops.geometry(*args) is conv_ops.geometry(*args)
+    np.testing.assert_array_equal(y1.data, y2.data)

@@ -109,13 +109,14 @@ def test_flat_conv(dtype, split_calls):
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_tile_conv(dtype, split_calls):
-    # register tiles: ranges of whole blocks on the pool's threads = one serial call, and
-    # both = the flat loop to rounding (12 output channels: tiles of 8 and 4)
+    # register tiles: ranges of whole tiles on the pool's threads (the last one partial) =
+    # one serial call, and both = the flat loop to rounding (12 output channels: tiles of 8
+    # and 4)
     rng = np.random.default_rng(6)
     x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
     gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
     total = 12 * int(np.prod(ext))
-    assert total > 2 * KF.BLOCK
+    assert total % KT.WIDTH and total > 2 * KT.WIDTH
     xf = np.empty((3, KT.room(total) + max(offs) + 1), dtype)
     KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
     w3 = rng.standard_normal((12, 3, 9)).astype(dtype)

@@ -217,14 +217,15 @@ def _at_offset(a, offset):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_backward_kernels_align_w_hh(dtype):
     """The backward kernels copy a W_hh that does not start on a 64-byte boundary to one
-    that does (scan_math.aligned_copy): the same results, bit for bit, at every offset;
-    scratch.aligned, its Python twin, copies only when needed."""
+    that does (scan_math.aligned_copy): the same results, bit for bit, at every offset
+    (LSTM, Elman, GRU); scratch.aligned, its Python twin, copies only when needed."""
     from autograd.kernels.scratch import aligned
     sizes = np.array([4, 4, 3, 1], np.int64)
     hidden, rows = 16, 12
     d = _data(dtype, sizes, 4, hidden)
     gates = np.random.default_rng(5).uniform(0.05, 0.95, d["xg"].shape).astype(dtype)
     cs = np.random.default_rng(6).standard_normal((rows, hidden)).astype(dtype)
+    gru = gates[:, :3 * hidden].copy()
     empty = np.empty((0, 0), dtype)
     results = []
     for offset in (0, 8, 16, 32, 48):
@@ -236,7 +237,10 @@ def test_backward_kernels_align_w_hh(dtype):
         dh_rnn, da_rnn = d["g_hn"].copy(), np.empty_like(d["g_hs"])
         KR.rnn_scan_backward(d["g_hs"], _at_offset(d["w_hh"][:hidden], offset), cs, sizes,
                              False, False, dh_rnn, da_rnn)
-        results.append((dh, dc, da, db, dh_rnn, da_rnn))
+        dh_gru, dgi, dgh = d["g_hn"].copy(), np.empty_like(gru), np.empty_like(gru)
+        KG.gru_scan_backward(d["g_hs"], _at_offset(d["w_hh"][:3 * hidden], offset), d["h0"],
+                             gru, cs, np.tanh(cs), sizes, False, dh_gru, dgi, dgh)
+        results.append((dh, dc, da, db, dh_rnn, da_rnn, dh_gru, dgi, dgh))
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)
@@ -281,7 +285,6 @@ def test_matmul_register_tiles(shape, dtype):
     np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
 
 
-
 def test_matmul_strided_and_row_independent():
     """Views with a column stride take the plain loop; with eight rows or more, each row's
     result is the same whichever tile computes it (one sum in k order per element)."""
@@ -296,57 +299,6 @@ def test_matmul_strided_and_row_independent():
     matmul(a, b, whole)                                 # rows 8-11 by the 4-row tile
     matmul(a[:4], b, part)
     np.testing.assert_array_equal(whole[:4], part)      # rows 0-3 by the 8-row tile
-
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(600, 21, 40), (3, 8, 32), (257, 512, 128), (1, 1, 1),
-                                   (0, 5, 33), (300, 13, 7)], ids=str)
-def test_transposed_tile_product(shape, dtype):
-    """tile_gemm.matmul_tn: at^T @ b over K rows in chunks (K > CHUNK too), tiles of 8, 4, 2
-    and 1 rows of the result, columns past the whole tiles; rows outside [lo, hi) kept."""
-    from autograd.kernels import tile_gemm
-    k, m, n = shape
-    rng = np.random.default_rng(m)
-    at, b = rng.standard_normal((k, m)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
-    out = np.full((m, n), np.nan, dtype)
-    tile_gemm.matmul_tn(at, b, 0, m, out)
-    want = at.astype(np.float64).T @ b.astype(np.float64)
-    tol = 1e-12 * max(1, k) if dtype == np.float64 else 2e-6 * max(1, k)
-    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
-    if m > 3:
-        part = np.full((m, n), -7.0, dtype)
-        tile_gemm.matmul_tn(at, b, 1, m - 2, part)
-        np.testing.assert_array_equal(part[1:m - 2], out[1:m - 2])   # same sums, any tile
-        assert (part[:1] == -7).all() and (part[m - 2:] == -7).all()
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("shape", [(100, 128, 32, 32), (70, 12, 5, 7), (1, 64, 3, 16),
-                                   (9, 96, 40, 33)], ids=str)
-def test_linear_grads_kernel(shape, dtype):
-    """tile_gemm.linear_grads: dx = d W_ih, dW_ih = d^T X, dW_hh = d'^T H_prev in one call
-    (K past CHUNK, columns past whole tiles), the weight products the same sums as
-    matmul_tn's; an output of shape (0, 0) is skipped."""
-    from autograd.kernels import tile_gemm
-    rows, gates, inputs, hidden = shape
-    rng = np.random.default_rng(rows)
-    d, x = (rng.standard_normal((rows, n)).astype(dtype) for n in (gates, inputs))
-    w_ih, hprev = rng.standard_normal((gates, inputs)).astype(dtype), \
-        rng.standard_normal((rows - 1, hidden)).astype(dtype)
-    dx, dw_ih, dw_hh = (np.full(s, np.nan, dtype) for s in
-                        ((rows, inputs), (gates, inputs), (gates, hidden)))
-    tile_gemm.linear_grads(d, x, w_ih, d[1:], hprev, dx, dw_ih, dw_hh)
-    f64 = [a.astype(np.float64) for a in (d, x, w_ih, hprev)]
-    tol = 1e-12 * gates if dtype == np.float64 else 2e-6 * max(gates, rows)
-    np.testing.assert_allclose(dx, f64[0] @ f64[2], rtol=tol, atol=tol)
-    np.testing.assert_allclose(dw_ih, f64[0].T @ f64[1], rtol=tol, atol=tol)
-    np.testing.assert_allclose(dw_hh, f64[0][1:].T @ f64[3], rtol=tol, atol=tol)
-    same = np.empty_like(dw_hh)
-    tile_gemm.matmul_tn(d[1:], hprev, 0, gates, same)
-    np.testing.assert_array_equal(dw_hh, same)
-    skip, only = np.empty((0, 0), dtype), np.full_like(dw_ih, np.nan)
-    tile_gemm.linear_grads(d, x, w_ih, skip, skip, skip, only, skip)
-    np.testing.assert_array_equal(only, dw_ih)
 
 
 # -- the activations ---------------------------------------------------------------------------

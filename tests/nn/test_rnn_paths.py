@@ -58,12 +58,20 @@ def test_fused_and_composed_agree(mode, dtype):
         np.testing.assert_allclose(a, b, err_msg=f"{mode} item {k}", **tol)
 
 
-@pytest.mark.parametrize("used", ["output", "h_n", "c_n"])
-def test_fused_gradients_of_a_single_output(used):
+@pytest.mark.parametrize("mode,used", [(m, u) for m in MODES for u in ("output", "h_n")] +
+                         [("LSTM", "c_n")])
+def test_fused_gradients_of_a_single_output(mode, used, monkeypatch):
     """A loss of one output only (the others get no gradient: the scans take None for them,
     not zeros made by the engine): the fused and composed paths agree."""
+    from autograd.ops import scan, scan_gru, scan_lstm
+    seen = []
+    for module in (scan, scan_gru, scan_lstm):
+        for name in ("output_grad", "state_grad"):
+            real = getattr(module, name)
+            monkeypatch.setattr(module, name, lambda g, ref, real=real:
+                                seen.append(g is None) or real(g, ref))
     ag.manual_seed(1)
-    layer = nn.LSTM(3, 5, dtype=ag.float64)
+    layer = _layer(mode, input_size=3, hidden_size=5, dtype=ag.float64)
     x = ag.randn(6, 2, 3, dtype=ag.float64)
     grads = []
     for fused in (True, False):
@@ -71,11 +79,13 @@ def test_fused_gradients_of_a_single_output(used):
         for p in layer.parameters():
             p.grad = None
         xt = ag.tensor(x.data, requires_grad=True)
-        out, (h_n, c_n) = layer(xt)
+        out, states = layer(xt)
+        h_n, c_n = states if mode == "LSTM" else (states, None)
         (dict(output=out, h_n=h_n, c_n=c_n)[used] ** 2).sum().backward()
         grads.append([xt.grad.data] + [p.grad.data for p in layer.parameters()])
     for a, b in zip(*grads):
         np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-12)
+    assert sorted(seen) == [False] + [True] * (len(seen) - 1)     # the used output's only
 
 
 def test_fused_scan_context_selects_the_composed_path():
@@ -144,14 +154,17 @@ def test_gradcheck_gru_scan(sizes, reverse):
                      [x, h0, *params])
 
 
+@pytest.mark.parametrize("frozen", [False, True])
 @pytest.mark.parametrize("states", [False, True])
 @pytest.mark.parametrize("sizes,reverse", SIZE_CASES, ids=str)
 @pytest.mark.parametrize("scan,gates", [(rnn_scan, 1), (lstm_scan, 4), (gru_scan, 3)],
                          ids=["rnn", "lstm", "gru"])
-def test_small_and_large_products_agree(scan, gates, sizes, reverse, states, monkeypatch):
+def test_small_and_large_products_agree(scan, gates, sizes, reverse, states, frozen,
+                                        monkeypatch):
     """The input and weight gradients of a small scan come from one kernel call
     (tile_gemm.linear_grads), of a large one from BLAS and weight_product (forced here:
-    MIN_WORK = 0); both the same, with and without initial states, packed or reversed."""
+    MIN_WORK = 0); both the same, with and without initial states, packed or reversed, and
+    with x and W_ih frozen (no dx, no dW_ih wanted)."""
     from autograd.kernels import scan_threads
 
     def grads():
@@ -161,13 +174,20 @@ def test_small_and_large_products_agree(scan, gates, sizes, reverse, states, mon
                    for _ in range(2 if gates == 4 else 1)] if states else \
             [None] * (2 if gates == 4 else 1)
         params = _params(rng, gates, 3, 2)
+        if frozen:
+            x, params[0] = x.detach(), params[0].detach()
         out = scan(x, *initial, *params, batch_sizes=sizes, reverse=reverse)
         (out[0] * ag.tensor(rng.standard_normal(out[0].shape))).sum().backward()
-        return [t.grad.data for t in [x, *initial, *params] if t is not None]
+        return [None if t.grad is None else t.grad.data
+                for t in [x, *initial, *params] if t is not None]
 
     small = grads()
+    assert (small[0] is None) == frozen
     monkeypatch.setattr(scan_threads, "MIN_WORK", 0)
     for a, b in zip(small, grads(), strict=True):
+        if a is None:
+            assert b is None
+            continue
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
@@ -324,6 +344,21 @@ def test_custom_recurrence_uses_the_layer_loop(packed):
         out_a, out_b = out_a.data, out_b.data
     np.testing.assert_allclose(out_a.data, out_b.data, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(h_a.data, h_b.data, rtol=1e-12, atol=1e-12)
+
+
+class _OldScanElman(nn.rnn.recurrence.ElmanRecurrence):
+    """A scan returning its final states (B, size), as before they were (1, B, size)."""
+
+    def scan(self, x, state, w, sizes, reverse, recompute=None):
+        out, finals = super().scan(x, state, w, sizes, reverse, recompute)
+        return out, tuple(f.squeeze(0) for f in finals)
+
+
+def test_a_scan_must_return_stacked_final_states():
+    layer = nn.RNNBase(_OldScanElman(), 3, 4)
+    with pytest.raises(RuntimeError, match=r"_OldScanElman.scan must return final states of "
+                                           r"shape \(1, B, size\), got \(2, 4\)"):
+        layer(ag.randn(5, 2, 3))
 
 
 @pytest.mark.parametrize("scan", ["rnn", "lstm", "gru"])
