@@ -37,9 +37,7 @@ def workspace(shape, dtype, slot=0):
     key = (dtype, slot)
     entry = pool.get(key)
     if entry is None or entry[0].size - entry[1] < size:
-        dtype = np.dtype(dtype)
-        buf = np.empty(size + 64, dtype)
-        entry = (buf, (-buf.ctypes.data) % 64 // dtype.itemsize)
+        entry = _aligned_buffer(size, dtype)
         if size <= KEEP:
             pool[key] = entry
     buf, start = entry
@@ -54,9 +52,15 @@ def aligned(arr, dtype):
     arr = np.asarray(arr)
     if arr.dtype == dtype and arr.flags.c_contiguous and arr.ctypes.data % 64 == 0:
         return arr
-    dtype = np.dtype(dtype)
-    buf = np.empty(arr.size + 64 // dtype.itemsize, dtype)
-    start = (-buf.ctypes.data) % 64 // dtype.itemsize
+    buf, start = _aligned_buffer(arr.size, dtype)
     out = buf[start:start + arr.size].reshape(arr.shape)
     out[...] = arr
     return out
+
+
+def _aligned_buffer(size, dtype):
+    """(buf, start): a fresh 1-d array of dtype whose elements start:start + size begin on a
+    64-byte boundary."""
+    dtype = np.dtype(dtype)
+    buf = np.empty(size + 64 // dtype.itemsize, dtype)
+    return buf, (-buf.ctypes.data) % 64 // dtype.itemsize

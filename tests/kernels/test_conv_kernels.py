@@ -128,6 +128,18 @@ def _flat_case(case, dtype, seed=0):
     return x, w, out
 
 
+def _flat_packed(case, dtype, room):
+    """x, w, out of the case, xf: x in the flat layout (NaN-filled first: all must be
+    written), with `room` positions (the tiles' KT.room(total), else total), and the plan."""
+    x, w, out = _flat_case(case, dtype)
+    _, _, pad, dil, groups = case
+    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    total = x.shape[0] * int(np.prod(ext))
+    xf = np.full((x.shape[1], room(total) + max(offs) + 1), np.nan, dtype)
+    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    return x, w, out, xf, np.array(ext), np.array(offs), total
+
+
 def conv_reference(x, w, pad, dil, groups, out):
     """y[n, o, od, oh, ow] = sum over c, taps of w * x at o*1 - pad + tap*dil (zero outside)."""
     n, c = x.shape[:2]
@@ -146,22 +158,18 @@ def conv_reference(x, w, pad, dil, groups, out):
 @pytest.mark.parametrize("case", FLAT, ids=str)
 def test_flat_conv(case, dtype):
     # pack, convolve, unpack (with a bias) against the direct sum
-    x, w, out = _flat_case(case, dtype)
     _, _, pad, dil, groups = case
-    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    x, w, out, xf, ext, offs, total = _flat_packed(case, dtype, lambda total: total)
     n, o = x.shape[0], w.shape[0]
-    total = n * int(np.prod(ext))
-    xf = np.full((x.shape[1], total + max(offs) + 1), np.nan, dtype)   # all must be written
-    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
     yf = np.full((o, total + 16), np.nan, dtype)
-    KF.flat_conv(xf, w.reshape(o, w.shape[1], -1), np.array(offs), groups, 0, total, yf)
+    KF.flat_conv(xf, w.reshape(o, w.shape[1], -1), offs, groups, 0, total, yf)
     bias = np.arange(o, dtype=dtype)
     y = np.full((n, o) + out, np.nan, dtype)
-    KF.flat_unpack(yf, np.array(ext), bias, True, y)
+    KF.flat_unpack(yf, ext, bias, True, y)
     want = conv_reference(x, w, pad, dil, groups, out) + bias.reshape(o, 1, 1, 1)
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(y, want, rtol=tol, atol=tol)
-    KF.flat_unpack(yf, np.array(ext), bias, False, y)
+    KF.flat_unpack(yf, ext, bias, False, y)
     np.testing.assert_allclose(y, want - bias.reshape(o, 1, 1, 1), rtol=tol, atol=tol)
 
 
@@ -171,17 +179,13 @@ def test_tile_conv(case, dtype):
     # the register tiles on the flat layout (every row count of tile: O/G = 5, 3, 4, 7, 4)
     # against the direct sum; positions past `total` only need room
     from autograd.kernels import conv_tile as KT
-    x, w, out = _flat_case(case, dtype)
     _, _, pad, dil, groups = case
-    gaps, ext, offs = KF.flat_plan(x.shape[2:], out, w.shape[2:], pad, dil)
+    x, w, out, xf, ext, offs, total = _flat_packed(case, dtype, KT.room)
     n, o = x.shape[0], w.shape[0]
-    total = n * int(np.prod(ext))
-    xf = np.full((x.shape[1], KT.room(total) + max(offs) + 1), np.nan, dtype)
-    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
     yf = np.full((o, KT.room(total) + 16), np.nan, dtype)
-    KT.tile_conv(xf, w.reshape(o, w.shape[1], -1), np.array(offs), groups, 0, total, yf)
+    KT.tile_conv(xf, w.reshape(o, w.shape[1], -1), offs, groups, 0, total, yf)
     y = np.full((n, o) + out, np.nan, dtype)
-    KF.flat_unpack(yf, np.array(ext), np.zeros(o, dtype), False, y)
+    KF.flat_unpack(yf, ext, np.zeros(o, dtype), False, y)
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(y, conv_reference(x, w, pad, dil, groups, out), rtol=tol, atol=tol)
 

@@ -86,19 +86,25 @@ def test_flat_pack_and_unpack_images(dtype):
         np.testing.assert_array_equal(y, y_want)
 
 
-@pytest.mark.usefixtures("split")
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_flat_conv(dtype, split_calls):
-    # ranges of whole blocks on the pool's threads = one serial call over all positions
+def _flat_input(dtype, room):
+    """12 images 3 x 20 x 20 in the flat layout of a 'same' 3x3 convolution (xf with `room`
+    positions: the tiles' KT.room(total), else total), its tap offsets and position count."""
     rng = np.random.default_rng(6)
     x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
     gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
     total = 12 * int(np.prod(ext))
-    assert total > 2 * KF.BLOCK
-    xf = np.empty((3, total + max(offs) + 1), dtype)
+    xf = np.empty((3, room(total) + max(offs) + 1), dtype)
     KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
+    return xf, np.array(offs, np.int64), total, rng
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_flat_conv(dtype, split_calls):
+    # ranges of whole blocks on the pool's threads = one serial call over all positions
+    xf, offs, total, rng = _flat_input(dtype, lambda total: total)
+    assert total > 2 * KF.BLOCK
     w3 = rng.standard_normal((8, 3, 9)).astype(dtype)
-    offs = np.array(offs, np.int64)
     one, split = np.zeros((8, total), dtype), np.zeros((8, total), dtype)
     KF.flat_conv(xf, w3, offs, 1, 0, total, one)
     CT.flat_conv(xf, w3, offs, 1, total, split)
@@ -112,15 +118,9 @@ def test_tile_conv(dtype, split_calls):
     # register tiles: ranges of whole tiles on the pool's threads (the last one partial) =
     # one serial call, and both = the flat loop to rounding (12 output channels: tiles of 8
     # and 4)
-    rng = np.random.default_rng(6)
-    x = rng.standard_normal((12, 3, 1, 20, 20)).astype(dtype)
-    gaps, ext, offs = KF.flat_plan((1, 20, 20), (1, 20, 20), (1, 3, 3), (0, 1, 1), (1, 1, 1))
-    total = 12 * int(np.prod(ext))
+    xf, offs, total, rng = _flat_input(dtype, KT.room)
     assert total % KT.WIDTH and total > 2 * KT.WIDTH
-    xf = np.empty((3, KT.room(total) + max(offs) + 1), dtype)
-    KF.flat_pack(x, np.array(gaps), np.array(ext), xf)
     w3 = rng.standard_normal((12, 3, 9)).astype(dtype)
-    offs = np.array(offs, np.int64)
     one, split = np.zeros((12, KT.room(total)), dtype), np.zeros((12, KT.room(total)), dtype)
     KT.tile_conv(xf, w3, offs, 1, 0, total, one)
     CT.tile_conv(xf, w3, offs, 1, total, split)
