@@ -26,8 +26,8 @@ Elman RNN (nonlinearity tanh or relu):
     da_t = dh_t * act'(a_t)    (tanh: 1 - h_t^2; relu: h_t > 0)
     dh_{t-1} = da_t W_hh
 """
-from .scan_math import (aligned_copy, batch_offsets, copy_rows, final_rows, matmul_into, scan_jit,
-                        state_product, state_rows, tanh_scalar)
+from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, copy_rows, final_rows,
+                        matmul_into, scan_jit, state_product, state_rows, tanh_scalar)
 
 __all__ = ["rnn_scan_forward", "rnn_scan_backward", "previous_rows"]
 
@@ -46,9 +46,10 @@ def previous_rows(hs, h0, sizes, reverse, out):
 
 
 @scan_jit(globals())
-def rnn_scan_forward(xg, whh_t, h0, sizes, reverse, relu, fast, hs, h_n):
-    """xg: (R, H), whh_t: (H, H) = W_hh^T, h0: (B, H), sizes: (T,) int64.
+def rnn_scan_forward(xg, w_hh, h0, sizes, reverse, relu, fast, hs, h_n):
+    """xg: (R, H), w_hh: (H, H) (the kernel makes W_hh^T), h0: (B, H), sizes: (T,) int64.
     Out: hs: (R, H), h_n: (B, H)."""
+    whh_t = aligned_transpose(w_hh)
     steps = sizes.size
     nh = h0.shape[1]
     offsets = batch_offsets(sizes)

@@ -14,17 +14,19 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t:
 """
 import numpy as np
 
-from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, scan_jit,
-                        sigmoid_scalar, state_product, tanh_scalar)
+from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
+                        scan_jit, sigmoid_scalar, state_product, tanh_scalar)
 
 __all__ = ["gru_scan_forward", "gru_scan_backward"]
 
 
 @scan_jit(globals())
-def gru_scan_forward(gates, whh_t, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
+def gru_scan_forward(gates, w_hh, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
     """gates: (R, 3H) in: xg = x W_ih^T + b_ih + [b_hr, b_hz, 0], out: the activated gates
-    [r z n]; whh_t: (H, 3H) = W_hh^T, bhn: (H,) (zeros without bias), h0: (B, H), sizes: (T,)
-    int64. Out: hs: (R, H); hn: (R, H) h_{t-1} W_hn^T + b_hn; h_n: (B, H) final states."""
+    [r z n]; w_hh: (3H, H) (the kernel makes W_hh^T), bhn: (H,) (zeros without bias), h0:
+    (B, H), sizes: (T,) int64. Out: hs: (R, H); hn: (R, H) h_{t-1} W_hn^T + b_hn; h_n:
+    (B, H) final states."""
+    whh_t = aligned_transpose(w_hh)
     steps = sizes.size
     nh = h0.shape[1]
     offsets = batch_offsets(sizes)

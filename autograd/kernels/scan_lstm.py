@@ -25,8 +25,9 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (aligned_copy, batch_offsets, final_rows, matmul_into, matmul_tiles,
-                        scan_helper, scan_jit, sigmoid_scalar, state_product, tanh_scalar)
+from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
+                        matmul_tiles, scan_helper, scan_jit, sigmoid_scalar, state_product,
+                        tanh_scalar)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -34,7 +35,8 @@ __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 @scan_helper
 def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets, reverse,
                       fast, hs, cs, tanh_c, m):
-    """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's)."""
+    """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's, with the
+    weights transposed: whh_t (P, 4H) = W_hh^T, whr_t (H, P) = W_hr^T or (0, 0))."""
     steps = sizes.size
     nh = c0.shape[1]
     proj = whr_t.shape[0] > 0
@@ -142,20 +144,22 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
 
 
 @scan_jit(globals())
-def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
+def lstm_scan_forward(x, w_ih, gates, w_hh, bias, w_hr, h0, c0, sizes, reverse, fast, hs,
                       cs, tanh_c, m, h_n, c_n):
-    """x: (R, I) the input rows and wih_t: (I, 4H) = W_ih^T, or wih_t (0, 0) when gates
-    already holds xg = x W_ih^T (a small product is cheaper here than a BLAS call);
-    gates: (R, 4H) in: xg (or nothing), out: the activated gates [i f g o]; whh_t: (P, 4H) =
-    W_hh^T, bias: (4H,) b_ih + b_hh (zeros without), whr_t: (H, P) = W_hr^T or (0, 0)
-    without projection, h0: (B, P), c0: (B, H), sizes: (T,) int64. Out: hs: (R, P); cs,
-    tanh_c: (R, H) c_t and tanh(c_t); m: (R, H) o tanh(c_t) with projection ((0, 0)
-    without); h_n, c_n: (B, P), (B, H) the final states."""
-    if wih_t.shape[0] > 0:
-        matmul_tiles(x, wih_t, gates)
+    """x: (R, I) the input rows and w_ih: (4H, I), or w_ih (0, 0) when gates already holds
+    xg = x W_ih^T (a small product is cheaper here than a BLAS call); gates: (R, 4H) in: xg
+    (or nothing), out: the activated gates [i f g o]; w_hh: (4H, P), bias: (4H,) b_ih + b_hh
+    (zeros without), w_hr: (P, H) or (0, 0) without projection (the weights as the layer
+    holds them: the kernel makes the transposes it reads), h0: (B, P), c0: (B, H), sizes:
+    (T,) int64. Out: hs: (R, P); cs, tanh_c: (R, H) c_t and tanh(c_t); m: (R, H)
+    o tanh(c_t) with projection ((0, 0) without); h_n, c_n: (B, P), (B, H) the final
+    states."""
+    if w_ih.shape[0] > 0:
+        matmul_tiles(x, aligned_transpose(w_ih), gates)
     offsets = batch_offsets(sizes)
-    lstm_forward_rows(0, h0.shape[0], gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
-                      reverse, fast, hs, cs, tanh_c, m)
+    lstm_forward_rows(0, h0.shape[0], gates, aligned_transpose(w_hh), bias,
+                      aligned_transpose(w_hr), h0, c0, sizes, offsets, reverse, fast, hs, cs,
+                      tanh_c, m)
     final_rows(hs, sizes, reverse, h_n)
     final_rows(cs, sizes, reverse, c_n)
 

@@ -9,6 +9,7 @@ from their whole-sequence loops.
     state_rows / final_rows        where a step's starting states and the final states are
     state_product                  a step's starting states @ W_hh^T, read in place
     aligned_copy(a)                a on a 64-byte boundary (W_hh for the backward)
+    aligned_transpose(a)           a^T, new, on a 64-byte boundary (W^T for the forward)
     fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
 
 fast=True (float32 data) evaluates exp in float64 arithmetic, in loops LLVM vectorises:
@@ -37,7 +38,7 @@ from . import register_tile
 from ._jit import _numba, flush_stale_cache, jit
 
 __all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matmul_tiles", "copy_rows",
-           "aligned_copy", "scan_jit",
+           "aligned_copy", "aligned_transpose", "scan_jit",
            "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "state_product",
            "final_rows", "activation", "matmul"]
 
@@ -220,12 +221,37 @@ def aligned_copy(a):
     backward scan 18.0 -> 14.7 us)."""
     if a.ctypes.data % 64 == 0:
         return a
-    lanes = 64 // a.itemsize
-    buf = np.empty(a.size + lanes, a.dtype)
-    start = (-buf.ctypes.data) % 64 // a.itemsize
-    out = buf[start:start + a.size].reshape(a.shape)
+    out = aligned_empty(a.size, a).reshape(a.shape)
     copy_rows(a, out)
     return out
+
+
+def aligned_transpose(a):
+    """a^T for a: (n, k) of any strides, as a new C-contiguous (k, n) array on a 64-byte
+    boundary: the forward kernels' W^T, whose rows the per-step product loads a vector at a
+    time (LSTM(32, 32) on (100, 1, 32): forward scan 30.3 -> 28.9 us aligned). Made here,
+    8 rows of a at a time (8 contiguous stores per column): 0.6 us at (128, 32), against
+    1.25 us for numpy's copy and the call."""
+    n, k = a.shape
+    out = aligned_empty(a.size, a).reshape((k, n))
+    i0 = 0
+    while n - i0 >= 8:
+        for j in range(k):
+            for i in range(8):
+                out[j, i0 + i] = a[i0 + i, j]
+        i0 += 8
+    for j in range(k):
+        for i in range(i0, n):
+            out[j, i] = a[i, j]
+    return out
+
+
+def aligned_empty(size, like):
+    """An uninitialised 1-d array of `size` elements of like's dtype starting on a 64-byte
+    boundary (a view into a slightly larger one)."""
+    buf = np.empty(size + 64 // like.itemsize, like.dtype)
+    start = (-buf.ctypes.data) % 64 // like.itemsize
+    return buf[start:start + size]
 
 
 def copy_rows(src, dst):
@@ -301,8 +327,8 @@ def batch_offsets(sizes):
 INLINE = ("exp_neg", "gate_scalar", "sigmoid_scalar", "tanh_scalar", "sigmoid_into",
           "tanh_into", "copy_rows", "batch_offsets", "state_rows", "chunk_state_rows",
           "state_product", "matmul_into", "one_row_tiles", "aligned_copy",
-          "_matmul_strided")                          # inlined: no call cost
-HELPERS = ("matmul_tiles", "final_rows")                           # compiled once, shared
+          "aligned_empty", "_matmul_strided")                          # inlined: no call cost
+HELPERS = ("matmul_tiles", "final_rows", "aligned_transpose")         # compiled once, shared
 VECTOR_BYTES = 64             # the tiles' vector width: register_tile.vector_bytes(), set
                               # before the helpers compile
 # the register tiles (register_tile.tiles(), LLVM intrinsics: compiled code only), bound by

@@ -57,7 +57,8 @@ def _units(batch):
 def _context(arrays, flags):
     """int64 context: (address, extent 0, extent 1) per array (a vector's second extent 0),
     then the flags, then the item size of the first array (4: float32, 8: float64); None
-    when an array is not C-contiguous (the jobs rebuild them as such)."""
+    when an array is not C-contiguous (the jobs rebuild them as such). It holds addresses
+    only: the caller keeps every array referenced until the split returns."""
     if not all(a.flags.c_contiguous for a in arrays):
         return None
     ctx = []
@@ -139,19 +140,22 @@ def _offsets(sizes):
     return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
 
-def lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes, reverse, fast, hs,
+def lstm_scan_forward(x, w_ih, gates, w_hh, bias, w_hr, h0, c0, sizes, reverse, fast, hs,
                       cs, tanh_c, m, h_n, c_n):
     """scan_lstm.lstm_scan_forward, its sequences split over the pool when that pays."""
     batch = h0.shape[0]
     ctx = None
-    if _split_runs(batch, hs.shape[0] * whh_t.shape[0] * whh_t.shape[1]):
-        ctx = _context((gates, whh_t, bias, whr_t, h0, c0, sizes, _offsets(sizes), hs, cs,
-                        tanh_c, m), (reverse, fast))
+    if _split_runs(batch, hs.shape[0] * w_hh.shape[0] * w_hh.shape[1]):
+        # the transposes, aligned as the serial kernel's; held here while the threads run
+        whh_t, whr_t, offsets = aligned(w_hh.T, w_hh.dtype), aligned(w_hr.T, w_hh.dtype), \
+            _offsets(sizes)
+        ctx = _context((gates, whh_t, bias, whr_t, h0, c0, sizes, offsets, hs, cs, tanh_c, m),
+                       (reverse, fast))
     if ctx is None:
-        return K.lstm_scan_forward(x, wih_t, gates, whh_t, bias, whr_t, h0, c0, sizes,
-                                   reverse, fast, hs, cs, tanh_c, m, h_n, c_n)
-    if wih_t.shape[0] > 0:            # xg as the serial kernel computes it (the same sums)
-        SM.matmul(x, wih_t, gates)
+        return K.lstm_scan_forward(x, w_ih, gates, w_hh, bias, w_hr, h0, c0, sizes, reverse,
+                                   fast, hs, cs, tanh_c, m, h_n, c_n)
+    if w_ih.shape[0] > 0:             # xg as the serial kernel computes it (the same sums)
+        SM.matmul(x, np.ascontiguousarray(w_ih.T), gates)
     BT.split(_job("forward"), _units(batch), ctx)
     K.lstm_final_states(hs, cs, sizes, reverse, h_n, c_n)
 
@@ -164,8 +168,9 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     if _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
         whh = aligned(whh, whh.dtype)       # as the serial kernel's (scan_math.aligned_copy)
         db_runs = np.zeros((batch, db.shape[0]), np.float64)
-        ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, _offsets(sizes), dh, dc,
-                        da, dh_all, db_runs, wih, dx), (reverse,))
+        offsets = _offsets(sizes)
+        ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, dh, dc, da,
+                        dh_all, db_runs, wih, dx), (reverse,))
     if ctx is None:
         return K.lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse,
                                     dh, dc, da, dh_all, db, wih, dx)

@@ -55,7 +55,7 @@ class RNNScan(Function):
         h0 = initial_state(h0, sizes[0], hidden, dtype)
         hs = np.empty(xg.shape, dtype)
         h_n = final_state(h0)
-        K.rnn_scan_forward(xg, carray(w_hh.data.T, dtype), h0, sizes, reverse, relu,
+        K.rnn_scan_forward(xg, carray(w_hh.data, dtype), h0, sizes, reverse, relu,
                            dtype == np.float32, hs, h_n[0])
         out = hs.reshape(x.shape[:-1] + (hidden,))
         save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0))

@@ -37,7 +37,7 @@ class GRUScan(Function):
         hs, hn = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
         gates = xg                                   # the kernel writes the gates over xg
         h_n = final_state(h0)
-        K.gru_scan_forward(gates, carray(w_hh.data.T, dtype), bhn, h0, sizes, reverse,
+        K.gru_scan_forward(gates, carray(w_hh.data, dtype), bhn, h0, sizes, reverse,
                            dtype == np.float32, hs, hn, h_n[0])
         out = hs.reshape(x.shape[:-1] + (hidden,))
         save(ctx, (x, w_ih, w_hh, state0, b_ih, b_hh), out, (rows, h0, gates, hn))

@@ -32,10 +32,10 @@ class LSTMScan(Function):
         rows = rows_of(x)
         count, hidden, proj = rows.shape[0], w_hh.shape[0] // 4, w_hh.shape[1]
         if count * rows.shape[1] * 4 * hidden <= KERNEL_INPUT_GEMM:
-            wih_t = carray(w_ih.data.T, dtype)       # the kernel computes xg = x W_ih^T
+            wih = carray(w_ih.data, dtype)           # the kernel computes xg = x W_ih^T
             gates = np.empty((count, 4 * hidden), dtype)
         else:
-            wih_t = nothing(dtype)
+            wih = nothing(dtype)
             gates = np.matmul(rows, w_ih.data.T)     # xg
         bias = _bias_sum(b_ih, b_hh, 4 * hidden, dtype)     # added by the kernel
         states = (h0, c0)
@@ -45,11 +45,11 @@ class LSTMScan(Function):
         cs, tanh_c = np.empty((count, hidden), dtype), np.empty((count, hidden), dtype)
         h_n, c_n = final_state(h0), final_state(c0)
         if w_hr is None:
-            whr_t = m = nothing(dtype)
+            whr = m = nothing(dtype)
         else:
-            whr_t, m = carray(w_hr.data.T, dtype), np.empty((count, hidden), dtype)
-        args = (rows, wih_t, gates, carray(w_hh.data.T, dtype), bias, whr_t, h0, c0, sizes,
-                reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n[0], c_n[0])
+            whr, m = carray(w_hr.data, dtype), np.empty((count, hidden), dtype)
+        args = (rows, wih, gates, carray(w_hh.data, dtype), bias, whr, h0, c0, sizes, reverse,
+                dtype == np.float32, hs, cs, tanh_c, m, h_n[0], c_n[0])
         K.lstm_scan_forward(*args)
         out = hs.reshape(x.shape[:-1] + (proj,))
         save(ctx, (x, w_ih, w_hh, w_hr) + states + (b_ih, b_hh), out,

@@ -120,8 +120,8 @@ def test_rnn_scan_kernels(relu, layout, reverse, dtype):
     ref = rnn_reference(*(d[k].astype(np.float64) for k in ("xg", "w_hh", "h0")), sizes,
                         reverse, relu, d["g_hs"].astype(np.float64), d["g_hn"].astype(np.float64))
     hs, h_n = np.empty_like(d["xg"]), np.empty_like(d["h0"])
-    KR.rnn_scan_forward(d["xg"], np.ascontiguousarray(d["w_hh"].T), d["h0"], sizes, reverse,
-                        relu, dtype == np.float32, hs, h_n)
+    KR.rnn_scan_forward(d["xg"], d["w_hh"], d["h0"], sizes, reverse, relu, dtype == np.float32,
+                        hs, h_n)
     dh, da = d["g_hn"].copy(), np.empty_like(d["xg"])
     KR.rnn_scan_backward(d["g_hs"], d["w_hh"], hs, sizes, reverse, relu, dh, da)
     for name, ours, want in zip(("hs", "h_n", "dh0", "da"), (hs, h_n, dh, da), ref):
@@ -160,14 +160,13 @@ def test_lstm_scan_kernels(input_gemm, proj, layout, reverse, dtype):
     cs, tanh_c = np.empty((rows, hidden), dtype), np.empty((rows, hidden), dtype)
     h_n, c_n = np.empty_like(d["h0"]), np.empty_like(d["c0"])
     m = np.empty((rows, hidden), dtype) if proj else empty
-    whr_t = np.ascontiguousarray(w_hr.T) if proj else empty
-    args = (x, wih_t, gates, np.ascontiguousarray(d["w_hh"].T), d["b"], whr_t, d["h0"],
+    wih = np.ascontiguousarray(wih_t.T) if input_gemm else empty
+    args = (x, wih, gates, d["w_hh"], d["b"], w_hr if proj else empty, d["h0"],
             d["c0"], sizes, reverse, dtype == np.float32, hs, cs, tanh_c, m, h_n, c_n)
     KL.lstm_scan_forward(*args)
     dh, dc, da = d["g_hn"].copy(), d["g_cn"].copy(), np.empty_like(gates)
     dh_all = np.empty_like(hs) if proj else empty
     db = np.full(4 * hidden, np.nan)
-    wih = np.ascontiguousarray(wih_t.T) if input_gemm else empty
     dx = np.full((rows, wih.shape[1]), np.nan, dtype) if input_gemm else empty
     args = (d["g_hs"], d["w_hh"], w_hr if proj else empty, d["c0"], gates, cs, tanh_c, sizes,
             reverse, dh, dc, da, dh_all, db, wih, dx)
@@ -195,8 +194,8 @@ def test_gru_scan_kernels(layout, reverse, dtype):
     gates[:, :2 * hidden] += d["b"][:2 * hidden]       # the kernel's convention: b_hr, b_hz in xg
     hs, hn = np.empty((rows, hidden), dtype), np.empty((rows, hidden), dtype)
     h_n = np.empty_like(d["h0"])
-    KG.gru_scan_forward(gates, np.ascontiguousarray(d["w_hh"].T), d["b"][2 * hidden:].copy(),
-                        d["h0"], sizes, reverse, dtype == np.float32, hs, hn, h_n)
+    KG.gru_scan_forward(gates, d["w_hh"], d["b"][2 * hidden:].copy(), d["h0"], sizes, reverse,
+                        dtype == np.float32, hs, hn, h_n)
     dh, dgi, dgh = d["g_hn"].copy(), np.empty_like(gates), np.empty_like(gates)
     KG.gru_scan_backward(d["g_hs"], d["w_hh"], d["h0"], gates, hn, hs, sizes, reverse, dh, dgi,
                          dgh)
