@@ -249,6 +249,22 @@ def test_backward_kernels_align_w_hh(dtype):
     np.testing.assert_array_equal(copy, w)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_aligned_transpose(dtype):
+    """The forward kernels' W^T (scan_math.aligned_transpose): a new C-contiguous array on
+    a 64-byte boundary equal to a.T, for row counts around its blocks of 8, any strides,
+    empty arrays."""
+    from autograd.kernels.scan_math import _compiled_helpers
+    transpose = _compiled_helpers()["aligned_transpose"]
+    rng = np.random.default_rng(7)
+    for shape in [(128, 32), (13, 5), (8, 3), (7, 4), (1, 9), (0, 0), (5, 0)]:
+        a = rng.standard_normal(shape).astype(dtype)
+        for arr in (a, np.asfortranarray(a), a[::2]):
+            out = transpose(arr)
+            assert out.flags.c_contiguous and out.ctypes.data % 64 == 0
+            np.testing.assert_array_equal(out, arr.T)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("layout", list(SIZES))
 def test_previous_rows(layout, reverse):
