@@ -27,7 +27,8 @@ Elman RNN (nonlinearity tanh or relu):
     dh_{t-1} = da_t W_hh
 """
 from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, copy_rows, final_rows,
-                        matmul_into, scan_jit, state_product, state_rows, tanh_scalar)
+                        matmul_into, scan_helper, scan_jit, state_product, state_rows,
+                        tanh_scalar, unowned)
 
 __all__ = ["rnn_scan_forward", "rnn_scan_backward", "previous_rows"]
 
@@ -49,11 +50,19 @@ def previous_rows(hs, h0, sizes, reverse, out):
 def rnn_scan_forward(xg, w_hh, h0, sizes, reverse, relu, fast, hs, h_n):
     """xg: (R, H), w_hh: (H, H) (the kernel makes W_hh^T), h0: (B, H), sizes: (T,) int64.
     Out: hs: (R, H), h_n: (B, H)."""
-    whh_t = aligned_transpose(w_hh)
+    rnn_forward_steps(xg, aligned_transpose(w_hh), h0, sizes, batch_offsets(sizes), reverse,
+                      relu, fast, hs, h0.copy())
+    final_rows(hs, sizes, reverse, h_n)
+
+
+@scan_helper
+def rnn_forward_steps(xg, whh_t, h0, sizes, offsets, reverse, relu, fast, hs, scratch):
+    """rnn_scan_forward's loop over time (whh_t: (H, H) = W_hh^T; scratch: (B, H); every
+    array unowned, see scan_math.unowned)."""
+    xg, whh_t, h0 = unowned(xg), unowned(whh_t), unowned(h0)
+    hs, scratch = unowned(hs), unowned(scratch)
     steps = sizes.size
     nh = h0.shape[1]
-    offsets = batch_offsets(sizes)
-    scratch = h0.copy()
     for step in range(steps):
         t = steps - 1 - step if reverse else step
         nb = sizes[t]
@@ -70,7 +79,6 @@ def rnn_scan_forward(xg, w_hh, h0, sizes, reverse, relu, fast, hs, h_n):
         else:
             for i in range(nb * nh):
                 af[i] = tanh_scalar(af[i] + xf[i], fast)
-    final_rows(hs, sizes, reverse, h_n)
 
 
 @scan_jit(globals())
@@ -78,10 +86,16 @@ def rnn_scan_backward(g_hs, whh, hs, sizes, reverse, relu, dh, da):
     """g_hs: (R, H) output gradients, whh: (H, H) = W_hh, hs: (R, H) saved outputs,
     dh: (B, H) in: gradient of the final states, out: gradient of the initial state,
     da: (R, H) out: gradients of the pre-activations."""
+    rnn_backward_steps(g_hs, aligned_copy(whh), hs, sizes, batch_offsets(sizes), reverse, relu,
+                       dh, da)
+
+
+@scan_helper
+def rnn_backward_steps(g_hs, whh, hs, sizes, offsets, reverse, relu, dh, da):
+    """rnn_scan_backward's loop over time (every array unowned, see scan_math.unowned)."""
+    g_hs, whh, hs, dh, da = unowned(g_hs), unowned(whh), unowned(hs), unowned(dh), unowned(da)
     steps = sizes.size
     nh = dh.shape[1]
-    offsets = batch_offsets(sizes)
-    whh = aligned_copy(whh)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = sizes[t]

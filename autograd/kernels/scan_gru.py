@@ -15,7 +15,8 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t:
 import numpy as np
 
 from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
-                        scan_jit, sigmoid_scalar, state_product, tanh_scalar)
+                        scan_helper, scan_jit, sigmoid_scalar, state_product, tanh_scalar,
+                        unowned)
 
 __all__ = ["gru_scan_forward", "gru_scan_backward"]
 
@@ -26,12 +27,21 @@ def gru_scan_forward(gates, w_hh, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
     [r z n]; w_hh: (3H, H) (the kernel makes W_hh^T), bhn: (H,) (zeros without bias), h0:
     (B, H), sizes: (T,) int64. Out: hs: (R, H); hn: (R, H) h_{t-1} W_hn^T + b_hn; h_n:
     (B, H) final states."""
-    whh_t = aligned_transpose(w_hh)
+    scratch, gh = h0.copy(), np.empty((h0.shape[0], gates.shape[1]), h0.dtype)
+    gru_forward_steps(gates, aligned_transpose(w_hh), bhn, h0, sizes, batch_offsets(sizes),
+                      reverse, fast, hs, hn, scratch, gh)
+    final_rows(hs, sizes, reverse, h_n)
+
+
+@scan_helper
+def gru_forward_steps(gates, whh_t, bhn, h0, sizes, offsets, reverse, fast, hs, hn, scratch,
+                      gh):
+    """gru_scan_forward's loop over time (whh_t: (H, 3H) = W_hh^T; scratch: (B, H), gh:
+    (B, 3H); every array unowned, see scan_math.unowned)."""
+    gates, whh_t, bhn, h0 = unowned(gates), unowned(whh_t), unowned(bhn), unowned(h0)
+    hs, hn, scratch, gh = unowned(hs), unowned(hn), unowned(scratch), unowned(gh)
     steps = sizes.size
     nh = h0.shape[1]
-    offsets = batch_offsets(sizes)
-    scratch = h0.copy()
-    gh = np.empty((h0.shape[0], 3 * nh), h0.dtype)
     for step in range(steps):
         t = steps - 1 - step if reverse else step
         nb = sizes[t]
@@ -57,7 +67,6 @@ def gru_scan_forward(gates, w_hh, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
             for j in range(nh):
                 n = row[2 * nh + j]
                 out[j] = n + row[nh + j] * (hp[j] - n)
-    final_rows(hs, sizes, reverse, h_n)
 
 
 @scan_jit(globals())
@@ -65,11 +74,20 @@ def gru_scan_backward(g_hs, whh, h0, gates, hn, hs, sizes, reverse, dh, dgi, dgh
     """g_hs: (R, H) output gradients, whh: (3H, H) = W_hh, h0: (B, H); gates, hn, hs saved
     by the forward. dh: (B, H) in: gradient of the final states, out: of the initial state.
     Out: dgi, dgh: (R, 3H) gradients of the input-side and hidden-side pre-activations."""
+    gru_backward_steps(g_hs, aligned_copy(whh), h0, gates, hn, hs, sizes, batch_offsets(sizes),
+                       reverse, dh, dgi, dgh, np.empty(dh.shape, dh.dtype))
+
+
+@scan_helper
+def gru_backward_steps(g_hs, whh, h0, gates, hn, hs, sizes, offsets, reverse, dh, dgi, dgh,
+                       direct):
+    """gru_scan_backward's loop over time (direct: (B, H) scratch; every array unowned, see
+    scan_math.unowned)."""
+    g_hs, whh, h0, gates = unowned(g_hs), unowned(whh), unowned(h0), unowned(gates)
+    hn, hs, dh, dgi = unowned(hn), unowned(hs), unowned(dh), unowned(dgi)
+    dgh, direct = unowned(dgh), unowned(direct)
     steps = sizes.size
     nh = dh.shape[1]
-    offsets = batch_offsets(sizes)
-    direct = np.empty(dh.shape, dh.dtype)
-    whh = aligned_copy(whh)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = sizes[t]

@@ -27,21 +27,23 @@ import numpy as np
 
 from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
                         matmul_tiles, scan_helper, scan_jit, sigmoid_scalar, state_product,
-                        tanh_scalar)
+                        tanh_scalar, unowned)
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
 
 @scan_helper
 def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets, reverse,
-                      fast, hs, cs, tanh_c, m):
+                      fast, hs, cs, tanh_c, m, scratch, hw):
     """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's, with the
-    weights transposed: whh_t (P, 4H) = W_hh^T, whr_t (H, P) = W_hr^T or (0, 0))."""
+    weights transposed: whh_t (P, 4H) = W_hh^T, whr_t (H, P) = W_hr^T or (0, 0); scratch:
+    (hi - lo, P), hw: (hi - lo, 4H) scratch from the caller, see scan_math.unowned)."""
+    gates, whh_t, bias, whr_t = unowned(gates), unowned(whh_t), unowned(bias), unowned(whr_t)
+    h0, c0, hs, cs = unowned(h0), unowned(c0), unowned(hs), unowned(cs)
+    tanh_c, m, scratch, hw = unowned(tanh_c), unowned(m), unowned(scratch), unowned(hw)
     steps = sizes.size
     nh = c0.shape[1]
     proj = whr_t.shape[0] > 0
-    scratch = np.empty((max(hi - lo, 0), h0.shape[1]), gates.dtype)
-    hw = np.empty((max(hi - lo, 0), 4 * nh), gates.dtype)
     for step in range(steps):
         t = steps - 1 - step if reverse else step
         nb = min(sizes[t], hi) - lo
@@ -85,13 +87,17 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
 
 @scan_helper
 def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, reverse,
-                       dh, dc, da, dh_all, db, wih, dx):
+                       dh, dc, da, dh_all, db, wih, dx, dm):
     """The backward of the sequences lo <= s < hi (arguments: lstm_scan_backward's); db:
-    (4H,) float64, adds the sum of their rows of da."""
+    (4H,) float64, adds the sum of their rows of da; dm: (hi - lo, H) scratch with
+    projection, else (0, 0) (from the caller, see scan_math.unowned)."""
+    g_hs, whh, whr, c0 = unowned(g_hs), unowned(whh), unowned(whr), unowned(c0)
+    gates, cs, tanh_c, dh = unowned(gates), unowned(cs), unowned(tanh_c), unowned(dh)
+    dc, da, dh_all, db = unowned(dc), unowned(da), unowned(dh_all), unowned(db)
+    wih, dx, dm = unowned(wih), unowned(dx), unowned(dm)
     steps = sizes.size
     nh = dc.shape[1]
     proj = whr.shape[0] > 0
-    dm = np.empty((max(hi - lo, 0), nh) if proj else (0, 0), dc.dtype)
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         nb = min(sizes[t], hi) - lo
@@ -157,9 +163,10 @@ def lstm_scan_forward(x, w_ih, gates, w_hh, bias, w_hr, h0, c0, sizes, reverse, 
     if w_ih.shape[0] > 0:
         matmul_tiles(x, aligned_transpose(w_ih), gates)
     offsets = batch_offsets(sizes)
-    lstm_forward_rows(0, h0.shape[0], gates, aligned_transpose(w_hh), bias,
-                      aligned_transpose(w_hr), h0, c0, sizes, offsets, reverse, fast, hs, cs,
-                      tanh_c, m)
+    batch = h0.shape[0]
+    lstm_forward_rows(0, batch, gates, aligned_transpose(w_hh), bias, aligned_transpose(w_hr),
+                      h0, c0, sizes, offsets, reverse, fast, hs, cs, tanh_c, m,
+                      np.empty(h0.shape, h0.dtype), np.empty((batch, gates.shape[1]), h0.dtype))
     final_rows(hs, sizes, reverse, h_n)
     final_rows(cs, sizes, reverse, c_n)
 
@@ -176,7 +183,8 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     offsets = batch_offsets(sizes)
     db[:] = 0
     lstm_backward_rows(0, dc.shape[0], g_hs, aligned_copy(whh), whr, c0, gates, cs, tanh_c,
-                       sizes, offsets, reverse, dh, dc, da, dh_all, db, wih, dx)
+                       sizes, offsets, reverse, dh, dc, da, dh_all, db, wih, dx,
+                       np.empty(dc.shape if whr.shape[0] > 0 else (0, 0), dc.dtype))
 
 
 @scan_jit(globals())

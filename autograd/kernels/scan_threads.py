@@ -79,25 +79,30 @@ def _vec(ctx, i, dtype):
 def _forward_run(ctx, lo, hi, dtype):
     """Units lo <= u < hi: sequences RUN*lo <= s < min(RUN*hi, B) (B: h0's rows)."""
     f = 3 * FORWARD_ARRAYS
-    lstm_forward_rows(RUN * lo, min(RUN * hi, ctx[3 * 4 + 1]), _mat(ctx, 0, dtype),
-                      _mat(ctx, 1, dtype), _vec(ctx, 2, dtype),
-                      _mat(ctx, 3, dtype), _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
-                      _vec(ctx, 6, np.int64), _vec(ctx, 7, np.int64), ctx[f] != 0,
-                      ctx[f + 1] != 0, _mat(ctx, 8, dtype), _mat(ctx, 9, dtype),
-                      _mat(ctx, 10, dtype), _mat(ctx, 11, dtype))
+    start, stop = RUN * lo, min(RUN * hi, ctx[3 * 4 + 1])
+    lstm_forward_rows(start, stop, _mat(ctx, 0, dtype), _mat(ctx, 1, dtype),
+                      _vec(ctx, 2, dtype), _mat(ctx, 3, dtype), _mat(ctx, 4, dtype),
+                      _mat(ctx, 5, dtype), _vec(ctx, 6, np.int64), _vec(ctx, 7, np.int64),
+                      ctx[f] != 0, ctx[f + 1] != 0, _mat(ctx, 8, dtype), _mat(ctx, 9, dtype),
+                      _mat(ctx, 10, dtype), _mat(ctx, 11, dtype),
+                      np.empty((stop - start, ctx[3 * 4 + 2]), dtype),      # h0's columns
+                      np.empty((stop - start, ctx[3 * 0 + 2]), dtype))      # the gates'
 
 
 def _backward_run(ctx, lo, hi, dtype):
     """Units lo <= u < hi: sequences RUN*lo <= s < min(RUN*hi, B) (B: c0's rows); their
     bias gradient in row lo of db_runs."""
     db_runs = _mat(ctx, 13, np.float64)
-    lstm_backward_rows(RUN * lo, min(RUN * hi, ctx[3 * 3 + 1]), _mat(ctx, 0, dtype),
+    start, stop = RUN * lo, min(RUN * hi, ctx[3 * 3 + 1])
+    proj = ctx[3 * 2 + 1] > 0                                  # W_hr's rows
+    lstm_backward_rows(start, stop, _mat(ctx, 0, dtype),
                        _mat(ctx, 1, dtype), _mat(ctx, 2, dtype), _mat(ctx, 3, dtype),
                        _mat(ctx, 4, dtype), _mat(ctx, 5, dtype),
                        _mat(ctx, 6, dtype), _vec(ctx, 7, np.int64), _vec(ctx, 8, np.int64),
                        ctx[3 * BACKWARD_ARRAYS] != 0, _mat(ctx, 9, dtype), _mat(ctx, 10, dtype),
                        _mat(ctx, 11, dtype), _mat(ctx, 12, dtype), db_runs[lo],
-                       _mat(ctx, 14, dtype), _mat(ctx, 15, dtype))
+                       _mat(ctx, 14, dtype), _mat(ctx, 15, dtype),
+                       np.empty((stop - start, ctx[3 * 10 + 2]) if proj else (0, 0), dtype))
 
 
 def _weight_run(ctx, lo, hi, dtype):

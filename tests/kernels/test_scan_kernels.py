@@ -265,6 +265,18 @@ def test_aligned_transpose(dtype):
             np.testing.assert_array_equal(out, arr.T)
 
 
+def test_step_loops_need_contiguous_arrays():
+    """The step loops read their arrays through unowned views (scan_math.unowned: the
+    address and the shape, no reference counts): an array that is not C-contiguous raises
+    rather than being read as if it were."""
+    sizes = np.array([2, 2], np.int64)
+    d = _data(np.float64, sizes, 1, 3)
+    hs, h_n = np.empty_like(d["xg"]), np.empty_like(d["h0"])
+    strided = np.repeat(d["xg"], 2, axis=1)[:, ::2]
+    with pytest.raises(ValueError, match="C-contiguous"):
+        KR.rnn_scan_forward(strided, d["w_hh"], d["h0"], sizes, False, False, False, hs, h_n)
+
+
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("layout", list(SIZES))
 def test_previous_rows(layout, reverse):
