@@ -4,7 +4,7 @@
     def spmm_csr(indptr, indices, values, x, out): ...
 
     @jit(parallel=True)            # options pass through to numba.njit (never fastmath:
-    def ...                        # NaN and Inf must propagate)
+    def ...                        # NaN and Inf must propagate; REASSOC alone is allowed)
 
 The wrapped Python function stays reachable as `kernel.py_func` (the plain reference the
 tests compare against), and the numba dispatcher as `kernel.dispatcher()` (compiling it).
@@ -19,7 +19,9 @@ import os
 import sys
 import tempfile
 
-__all__ = ["jit", "cache_dir", "flush_stale_cache"]
+__all__ = ["jit", "cache_dir", "flush_stale_cache", "REASSOC"]
+
+REASSOC = {"reassoc"}
 
 
 def cache_dir():
@@ -55,9 +57,12 @@ def _numba():
 def jit(prepare=None, finish=None, **options):
     """numba.njit(cache=True, error_model='numpy', **options), compiled on first call; before
     that, prepare() runs (binding names the kernel reads, say), and finish(dispatcher) after
-    numba's dispatcher is made (checking its cache, say)."""
-    if options.get("fastmath"):
-        raise ValueError("jit: fastmath is not allowed (NaN and Inf must propagate)")
+    numba's dispatcher is made (checking its cache, say). fastmath=REASSOC (LLVM's `reassoc`
+    flag alone: sums may be reordered, e.g. into vector partial sums, while NaN and Inf
+    propagate as without it) is the only fast-math option accepted."""
+    if options.get("fastmath") and options["fastmath"] != REASSOC:
+        raise ValueError("jit: fastmath is not allowed (NaN and Inf must propagate); only "
+                         "fastmath=REASSOC (reordered sums) is")
     options.setdefault("cache", True)
     options.setdefault("error_model", "numpy")
 

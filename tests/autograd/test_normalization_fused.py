@@ -1,7 +1,7 @@
 """The fused normalisation primitives (autograd/ops/normalization.py) against their composed
 oracles (nn.functional.normalization._*_composed) and PyTorch: outputs, gradients (random
 upstream gradient), running statistics, float32 and float64, gradcheck and gradgradcheck in
-float64. Sizes include rows longer than the kernels' LANES and not a multiple of it."""
+float64. Sizes include rows longer than a vector loop's step and not a multiple of it."""
 import numpy as np
 import pytest
 import torch
@@ -42,11 +42,11 @@ def _case(name, shape, affine):
 
 CASES = [
     ("batch_norm", (6, 5)),               # (N, C): one position per channel and row
-    ("batch_norm", (4, 3, 70)),           # rows longer than LANES, with a tail
+    ("batch_norm", (4, 3, 70)),           # rows of several vectors, with a tail
     ("batch_norm", (3, 4, 5, 6)),
     ("batch_norm", (2, 3, 2, 3, 2)),
-    ("layer_norm", (5, 7)),               # shorter than LANES: the tail only
-    ("layer_norm", (4, 130)),             # two full LANES chunks and a tail
+    ("layer_norm", (5, 7)),               # rows shorter than a vector: the tail only
+    ("layer_norm", (4, 130)),             # several vectors and a tail
     ("layer_norm", (2, 3, 4, 20)),        # normalized_shape (4, 20)
     ("group_norm", (3, 6, 25)),
     ("group_norm", (2, 4, 9, 9)),
@@ -281,6 +281,29 @@ def test_row_kernels(rows, k, groups, compiled):
     for gi in range(groups):
         np.testing.assert_allclose(dw[gi], gxh[gi::groups].sum(0), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(db[gi], g[gi::groups].sum(0), rtol=1e-10, atol=1e-12)
+
+
+def test_row_kernel_sums_keep_nan_and_inf():
+    """The row kernels' sums may be reordered (fastmath=REASSOC) but NaN and Inf propagate:
+    a row holding either gets NaN statistics and outputs, the other rows are untouched
+    (float32, rows of several vectors and a tail)."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((4, 70)).astype(F32)
+    x[1, 33], x[2, 69] = np.nan, np.inf
+    w, b = np.ones((1, 70), F32), np.zeros((1, 70), F32)
+    y, mean, rstd, var = np.empty_like(x), np.empty(4, F32), np.empty(4, F32), np.empty(4)
+    kernels.row_norm_forward(x, w, b, 1e-5, y, mean, rstd, var)
+    assert np.isnan(var[1:3]).all() and np.isnan(y[1:3]).all()
+    assert np.isfinite(y[[0, 3]]).all()
+    np.testing.assert_allclose(var[[0, 3]], x[[0, 3]].astype(np.float64).var(1), rtol=1e-12)
+
+
+def test_jit_accepts_reassociation_only():
+    from autograd.kernels._jit import REASSOC, jit
+    jit(fastmath=REASSOC)(lambda a: a)
+    for flags in (True, {"reassoc", "nnan"}, {"fast"}):
+        with pytest.raises(ValueError, match="fastmath"):
+            jit(fastmath=flags)(lambda a: a)
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["numba", "python"])
