@@ -17,12 +17,14 @@ variance, rstd = 1 / sqrt(s2 + eps) and x_hat = (x - mu) * rstd:
     backward    dx = rstd * (g w - sum(g w) / n - x_hat * sum(g w x_hat) / n)
                 dw = sum g x_hat,  db = sum g     (over everything that shares the weight)
 
-Sums accumulate in float64. A row's sums are plain loops compiled with fastmath=REASSOC
-(LLVM's `reassoc` flag alone, _jit.py): LLVM turns each into vector partial sums held in
+Sums accumulate in float64. A row's sums are small helpers (_row_sum, ...), plain loops
+compiled with fastmath=REASSOC (LLVM's `reassoc` flag alone, _jit.py) and inlined by LLVM
+into kernels compiled without it: LLVM turns each sum into vector partial sums held in
 registers, in an order of its choosing, fixed for a machine; NaN and Inf propagate as
-without it. They replaced LANES = 64 partial sums kept in an array, loaded and stored for
-every element: row_norm_forward / backward on (128, 1024) float32 31 / 47 -> 22 / 36 us,
-on (2048, 128) 125 / 140 -> 54 / 81 us. A column's sums are elementwise accumulations, one
+without it, and nothing but those sums is reordered. They replaced LANES = 64 partial sums
+kept in an array, loaded and stored for every element: row_norm_forward / backward on
+(128, 1024) float32 31 / 47 -> 22 / 36 us, on (2048, 128) 125 / 140 -> 54 / 81 us. A
+column's sums are elementwise accumulations, one
 partial sum per column down the rows (vectorised without reordering), then added in 8
 independent chains. The elementwise passes run in x's dtype with mu and rstd rounded to
 it; `mean` and `rstd` are returned in that dtype, so the backward pass sees exactly the
@@ -61,20 +63,60 @@ def _sum8(acc, lo, hi):
     return total
 
 
-# kernels call `_sum8` through this name: the plain function when interpreted
-# (kernel.py_func), rebound to its compiled form just before the first kernel compiles
-sum8 = _sum8.py_func
+@jit(fastmath=REASSOC)
+def _row_sum(x, r):
+    """sum of row r of x, in float64 (reordered: the module docstring)."""
+    total = 0.0
+    for k in range(x.shape[1]):
+        total += x[r, k]
+    return total
+
+
+@jit(fastmath=REASSOC)
+def _row_squared_deviations(x, r, mu):
+    """sum of (x[r, k] - mu)^2 over row r, in float64 (reordered)."""
+    total = 0.0
+    for k in range(x.shape[1]):
+        d = x[r, k] - mu
+        total += d * d
+    return total
+
+
+@jit(fastmath=REASSOC)
+def _row_gradient_sums(x, g, w, r, gi, mu_t, rs_t):
+    """(sum g w, sum g w x_hat) over row r with weights w[gi], in float64 (reordered)."""
+    sum_gw = 0.0
+    sum_gwx = 0.0
+    for k in range(x.shape[1]):
+        xh = (x[r, k] - mu_t) * rs_t
+        gw = np.float64(g[r, k] * w[gi, k])
+        sum_gw += gw
+        sum_gwx += gw * xh
+    return sum_gw, sum_gwx
+
+
+# kernels call the helpers above through these names: the plain functions when interpreted
+# (kernel.py_func), rebound to their compiled forms just before the first kernel compiles
+sum8, row_sum = _sum8.py_func, _row_sum.py_func
+row_squared_deviations, row_gradient_sums = (_row_squared_deviations.py_func,
+                                             _row_gradient_sums.py_func)
+_HELPERS = {"sum8": _sum8, "row_sum": _row_sum,
+            "row_squared_deviations": _row_squared_deviations,
+            "row_gradient_sums": _row_gradient_sums}
 
 
 def _kernel(py_func):
-    """jit() with this module's `sum8` bound to the compiled _sum8 at compile time."""
+    """jit() with this module's helper names bound to the compiled helpers at compile time
+    (each keeps its own options: the row sums are compiled with fastmath=REASSOC, the
+    kernels without)."""
     kernel = jit()(py_func)
     compile_ = kernel.dispatcher
 
     def dispatcher():
-        global sum8
-        if sum8 is _sum8.py_func:
-            sum8 = _sum8.dispatcher()
+        here = globals()
+        for name, helper in _HELPERS.items():
+            if here[name] is helper.py_func:
+                here[name] = helper.dispatcher()
         return compile_()
 
     @functools.wraps(py_func)
@@ -86,21 +128,14 @@ def _kernel(py_func):
     return call
 
 
-@jit(fastmath=REASSOC)
+@_kernel
 def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
     """x, y: (R, K); w, b: (G, K); mean, rstd: (R,) x.dtype; var: (R,) float64."""
     rows, k_len = x.shape
     groups = w.shape[0]
     for r in range(rows):
-        total = 0.0
-        for k in range(k_len):
-            total += x[r, k]
-        mu = total / k_len
-        total = 0.0
-        for k in range(k_len):
-            d = x[r, k] - mu
-            total += d * d
-        s2 = total / k_len
+        mu = row_sum(x, r) / k_len
+        s2 = row_squared_deviations(x, r, mu) / k_len
         mu_t = x.dtype.type(mu)                 # rounded to x's dtype
         rs_t = x.dtype.type(1.0 / np.sqrt(s2 + eps))
         mean[r], rstd[r], var[r] = mu_t, rs_t, s2
@@ -109,7 +144,7 @@ def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
             y[r, k] = (x[r, k] - mu_t) * rs_t * w[gi, k] + b[gi, k]
 
 
-@jit(fastmath=REASSOC)
+@_kernel
 def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
     """dx: (R, K) overwritten; dw, db: (G, K) float64, accumulated (the caller zeroes them)."""
     rows, k_len = x.shape
@@ -117,13 +152,7 @@ def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
     for r in range(rows):
         gi = r % groups
         mu_t, rs_t = mean[r], rstd[r]
-        sum_gw = 0.0
-        sum_gwx = 0.0
-        for k in range(k_len):
-            xh = (x[r, k] - mu_t) * rs_t
-            gw = np.float64(g[r, k] * w[gi, k])
-            sum_gw += gw
-            sum_gwx += gw * xh
+        sum_gw, sum_gwx = row_gradient_sums(x, g, w, r, gi, mu_t, rs_t)
         c1 = x.dtype.type(sum_gw / k_len)
         c2 = x.dtype.type(sum_gwx / k_len)
         for k in range(k_len):
