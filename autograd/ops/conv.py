@@ -187,16 +187,21 @@ def _shift_plan(geom, c, o):
 
 # -- batch-last columns (ops/conv_paths.py, kernels/conv_batch_last.py) ------------------------
 DROPPED = 0.15       # the flat layout's share of dropped positions above which batch-last wins
+                     # over the flat loop and shifted GEMMs (not over the register tiles)
 
 
 def _batch_last_plan(geom, n, c, o):
     """geom.batch_last when conv (c -> o channels, n images) and its adjoints run on
     batch-last columns, else None: long sums (C/G * taps >= 64, O/G >= 16, not 1x1) that are
     strided (im2col copies their rows a few elements at a time: 16 images 64 -> 128 channels
-    3x3 stride 2 on 32x32, forward + backward on one thread 10.9 ms against 15.2 ms) or whose
-    flat layout drops over DROPPED of its positions (512 channels of 4x4: 19.1 ms against
-    30.3 ms; 16x16, 11 % dropped: even), with one output row's columns (C*T*OW*N) within
-    4 chunks. BATCH_LAST True/False forces it where it applies / never."""
+    3x3 stride 2 on 32x32, forward + backward on one thread 10.9 ms against 15.2 ms) or have
+    no flat layout (512 channels of 4x4 'same', 36 % of the flat positions dropped: 16.8 ms
+    against 30.4 ms by im2col), with one output row's columns (C*T*OW*N) within 4 chunks.
+    Where the flat layout applies, its register tiles win even with a fifth of its positions
+    dropped (forward + backward, two threads: 64 images 32 -> 64 channels 3x3 on 16x16
+    valid, 23 %: 4.6 ms against 9.1 ms; 16 images of 8x8 'same' 256 -> 256, 21 %: 11.2 ms
+    against 16.4 ms); without tiles (TILES False) batch-last takes those dropping over
+    DROPPED. BATCH_LAST True/False forces it where it applies / never."""
     plan = geom.batch_last
     if plan is None or BATCH_LAST is False:
         return None
@@ -208,6 +213,8 @@ def _batch_last_plan(geom, n, c, o):
         return None
     if strided or geom.flat is None:
         return plan
+    if TILES is not False and _flat_plan(geom, o, c) is not None:
+        return None
     return plan if geom.positions < (1 - DROPPED) * geom.flat.block else None
 
 

@@ -164,21 +164,29 @@ def test_batch_last_path(case, monkeypatch):
     check_conv(*_with_bias(ours, theirs, kw), [xshape, wshape, _bias_shape(name, wshape, kw)])
 
 
-def test_batch_last_path_taken():
-    # ResNet-18's deep and strided layers take batch-last columns; the 14x14 and 32x32 'same'
-    # layers (13 % and 6 % of the flat positions dropped) the shifted GEMMs; short sums and
-    # 1x1 stride-1 convolutions neither
+def test_batch_last_path_taken(monkeypatch):
+    # ResNet-18's strided layers and its 4x4 one (no flat layout: 36 % of its positions
+    # would be dropped) take batch-last columns; layers with a flat layout its register
+    # tiles, even the 8x8 'same' (21 % dropped) and 16x16 valid ones (23 %); without tiles
+    # batch-last takes those dropping over DROPPED; short sums and 1x1 stride-1
+    # convolutions neither
     def geom(size, kernel, stride, pad):
         out = (size + 2 * pad - kernel) // stride + 1
         return conv_ops.ConvGeometry((size, size), (out, out), (kernel, kernel),
                                      (stride, stride), (pad, pad), (1, 1), 1)
-    for size, c, kernel, stride in [(4, 512, 3, 1), (8, 256, 3, 1), (32, 64, 3, 2),
-                                    (16, 128, 1, 2)]:
+    for size, c, kernel, stride in [(4, 512, 3, 1), (32, 64, 3, 2), (16, 128, 1, 2)]:
         g = geom(size, kernel, stride, kernel // 2)
         assert conv_ops._batch_last_plan(g, 16, c, 2 * c) is g.batch_last is not None
+    tiled = [(8, 16, 256, 256, 3, 1), (16, 64, 32, 64, 3, 0)]
+    for size, n, c, o, kernel, pad in tiled:
+        assert conv_ops._batch_last_plan(geom(size, kernel, 1, pad), n, c, o) is None
     for size, n, c, o, kernel in [(14, 64, 32, 64, 3), (32, 16, 64, 64, 3), (32, 16, 3, 64, 3),
                                   (8, 16, 64, 64, 1)]:
         assert conv_ops._batch_last_plan(geom(size, kernel, 1, kernel // 2), n, c, o) is None
+    monkeypatch.setattr(conv_ops, "TILES", False)
+    for size, n, c, o, kernel, pad in tiled:
+        g = geom(size, kernel, 1, pad)
+        assert conv_ops._batch_last_plan(g, n, c, o) is g.batch_last is not None
 
 
 @pytest.mark.parametrize("path", ["batch_last", "shift"])
