@@ -19,8 +19,8 @@ C-contiguous, or x has fewer than MIN_ELEMENTS (ROW_MIN_ELEMENTS) elements.
 The jobs read a context of array addresses: column forward x, w, b, eps (a float64 array of
 one), y, mean, rstd, var, acc; column backward x, g, w, mean, rstd, dx, dw, db, acc1, acc2;
 then N, C*M, C and the item size. Row forward x, w, b, eps, y, mean, rstd, var; row backward
-x, g, w, mean, rstd, dx, dw_parts, db_parts ((P, G, K) float64, one per part); then R, K, G,
-P (parts) and the item size.
+x, g, w, mean, rstd, dx, dw_parts, db_parts ((P, G, J) float64, one per part); then R, K, G,
+P (parts), the item size and J (w: (G, J)).
 """
 import numpy as np
 
@@ -86,11 +86,11 @@ def _backward_run(ctx, lo, hi, dtype):
 
 def _row_forward_run(ctx, lo, hi, dtype):
     """Samples lo <= s < hi: rows [lo*G, hi*G)."""
-    k_len, groups, item = ctx[9], ctx[10], ctx[12]
+    k_len, groups, item, runs = ctx[9], ctx[10], ctx[12], ctx[13]
     r0, count = lo * groups, (hi - lo) * groups
     row_forward_kernel(carray(_ptr(ctx[0] + r0 * k_len * item), (count, k_len), dtype),
-                       carray(_ptr(ctx[1]), (groups, k_len), dtype),
-                       carray(_ptr(ctx[2]), (groups, k_len), dtype),
+                       carray(_ptr(ctx[1]), (groups, runs), dtype),
+                       carray(_ptr(ctx[2]), (groups, runs), dtype),
                        carray(_ptr(ctx[3]), (1,), np.float64)[0],
                        carray(_ptr(ctx[4] + r0 * k_len * item), (count, k_len), dtype),
                        carray(_ptr(ctx[5] + r0 * item), (count,), dtype),
@@ -102,6 +102,7 @@ def _row_backward_run(ctx, lo, hi, dtype):
     """Parts lo <= p < hi, part p: samples [p*S/P, (p+1)*S/P) (rounded up), into
     dw_parts[p] and db_parts[p]."""
     rows, k_len, groups, parts, item = ctx[8], ctx[9], ctx[10], ctx[11], ctx[12]
+    runs = ctx[13]
     samples = rows // groups
     per = (samples + parts - 1) // parts
     for part in range(lo, hi):
@@ -109,24 +110,24 @@ def _row_backward_run(ctx, lo, hi, dtype):
         if s1 <= s0:
             continue
         r0, count = s0 * groups, (s1 - s0) * groups
-        at, plane = r0 * k_len * item, groups * k_len * 8
+        at, plane = r0 * k_len * item, groups * runs * 8
         row_backward_kernel(carray(_ptr(ctx[0] + at), (count, k_len), dtype),
                             carray(_ptr(ctx[1] + at), (count, k_len), dtype),
-                            carray(_ptr(ctx[2]), (groups, k_len), dtype),
+                            carray(_ptr(ctx[2]), (groups, runs), dtype),
                             carray(_ptr(ctx[3] + r0 * item), (count,), dtype),
                             carray(_ptr(ctx[4] + r0 * item), (count,), dtype),
                             carray(_ptr(ctx[5] + at), (count, k_len), dtype),
-                            carray(_ptr(ctx[6] + part * plane), (groups, k_len), np.float64),
-                            carray(_ptr(ctx[7] + part * plane), (groups, k_len), np.float64))
+                            carray(_ptr(ctx[6] + part * plane), (groups, runs), np.float64),
+                            carray(_ptr(ctx[7] + part * plane), (groups, runs), np.float64))
 
 
 def _row_forward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
-    ctx = carray(c, (13,), np.int64)
+    ctx = carray(c, (14,), np.int64)
     by_item(_row_forward_run, ctx, a >> n, m, ctx[12])
 
 
 def _row_backward_job(m, n, k, alpha, a, lda, b, ldb, c, ldc, sb):
-    ctx = carray(c, (13,), np.int64)
+    ctx = carray(c, (14,), np.int64)
     by_item(_row_backward_run, ctx, a >> n, m, ctx[12])
 
 
@@ -175,9 +176,10 @@ def column_norm_backward(x, g, w, mean, rstd, dx, dw, db, acc1, acc2):
     BT.split(_job("backward"), channels, _context(arrays, x, channels))
 
 
-def _row_context(arrays, x, groups, parts):
-    return np.array([a.ctypes.data for a in arrays] + [x.shape[0], x.shape[1], groups, parts,
-                                                       x.dtype.itemsize], np.int64)
+def _row_context(arrays, x, w, parts):
+    return np.array([a.ctypes.data for a in arrays] + [x.shape[0], x.shape[1], w.shape[0],
+                                                       parts, x.dtype.itemsize, w.shape[1]],
+                    np.int64)
 
 
 def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
@@ -187,7 +189,7 @@ def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
     if x.shape[0] // groups < 2 or not _splits(x, arrays, (w, b, y, mean, rstd),
                                                ROW_MIN_ELEMENTS):
         return K.row_norm_forward(x, w, b, eps, y, mean, rstd, var)
-    BT.split(_job("row_forward"), x.shape[0] // groups, _row_context(arrays, x, groups, 0))
+    BT.split(_job("row_forward"), x.shape[0] // groups, _row_context(arrays, x, w, 0))
 
 
 def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
@@ -201,6 +203,6 @@ def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
     parts = min(BT.threads(), x.shape[0] // groups)
     dw_parts, db_parts = np.zeros((2, parts) + dw.shape)
     arrays = arrays[:6] + (dw_parts, db_parts)
-    BT.split(_job("row_backward"), parts, _row_context(arrays, x, groups, parts))
+    BT.split(_job("row_backward"), parts, _row_context(arrays, x, w, parts))
     dw += dw_parts.sum(0)
     db += db_parts.sum(0)

@@ -5,8 +5,9 @@ Two layouts cover batch, layer, group and instance norm:
 
     rows      x: (R, K), one set of statistics per row (layer norm: a row is one sample's
               normalized_shape; group norm: one group of one sample; instance norm: one
-              channel of one sample). w, b: (G, K), row r uses w[r % G] (the per-channel
-              affine repeated along the row's spatial positions).
+              channel of one sample). w, b: (G, J), K = J * m, row r uses w[r % G], each
+              value for a run of m elements (a channel's spatial positions; layer norm:
+              J = K, m = 1).
     columns   x: (N, C*M), one set of statistics per channel c over N and the M positions
               c*M .. c*M + M - 1 of every row (batch norm on (N, C, *)). w, b: (C,).
 
@@ -95,14 +96,44 @@ def _row_gradient_sums(x, g, w, r, gi, mu_t, rs_t):
     return sum_gw, sum_gwx
 
 
+@jit(fastmath=REASSOC)
+def _run_gradient_sums(x3, g3, w, r, gi, mu_t, rs_t):
+    """(sum g w, sum g w x_hat) over row r of x3, g3: (R, J, m), run c weighted by w[gi, c],
+    in float64 (reordered)."""
+    sum_gw = 0.0
+    sum_gwx = 0.0
+    for c in range(x3.shape[1]):
+        wv = w[gi, c]
+        for p in range(x3.shape[2]):
+            xh = (x3[r, c, p] - mu_t) * rs_t
+            gw = np.float64(g3[r, c, p] * wv)
+            sum_gw += gw
+            sum_gwx += gw * xh
+    return sum_gw, sum_gwx
+
+
+@jit(fastmath=REASSOC)
+def _run_weight_sums(x3, g3, r, c, mu_t, rs_t):
+    """(sum g x_hat, sum g) over run c of row r, in float64 (reordered)."""
+    sum_gx = 0.0
+    sum_g = 0.0
+    for p in range(x3.shape[2]):
+        gv = g3[r, c, p]
+        sum_gx += np.float64(gv) * ((x3[r, c, p] - mu_t) * rs_t)
+        sum_g += gv
+    return sum_gx, sum_g
+
+
 # kernels call the helpers above through these names: the plain functions when interpreted
 # (kernel.py_func), rebound to their compiled forms just before the first kernel compiles
 sum8, row_sum = _sum8.py_func, _row_sum.py_func
 row_squared_deviations, row_gradient_sums = (_row_squared_deviations.py_func,
                                              _row_gradient_sums.py_func)
+run_gradient_sums, run_weight_sums = _run_gradient_sums.py_func, _run_weight_sums.py_func
 _HELPERS = {"sum8": _sum8, "row_sum": _row_sum,
             "row_squared_deviations": _row_squared_deviations,
-            "row_gradient_sums": _row_gradient_sums}
+            "row_gradient_sums": _row_gradient_sums, "run_gradient_sums": _run_gradient_sums,
+            "run_weight_sums": _run_weight_sums}
 
 
 def _kernel(py_func):
@@ -130,9 +161,13 @@ def _kernel(py_func):
 
 @_kernel
 def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
-    """x, y: (R, K); w, b: (G, K); mean, rstd: (R,) x.dtype; var: (R,) float64."""
+    """x, y: (R, K); w, b: (G, J) with K = J * m: row r takes w[r % G], each value for a
+    run of m consecutive elements (layer norm: m = 1; group norm: a channel's positions);
+    mean, rstd: (R,) x.dtype; var: (R,) float64."""
     rows, k_len = x.shape
-    groups = w.shape[0]
+    groups, runs = w.shape
+    m = k_len // runs
+    x3, y3 = x.reshape(rows, runs, m), y.reshape(rows, runs, m)
     for r in range(rows):
         mu = row_sum(x, r) / k_len
         s2 = row_squared_deviations(x, r, mu) / k_len
@@ -140,27 +175,49 @@ def row_norm_forward(x, w, b, eps, y, mean, rstd, var):
         rs_t = x.dtype.type(1.0 / np.sqrt(s2 + eps))
         mean[r], rstd[r], var[r] = mu_t, rs_t, s2
         gi = r % groups
-        for k in range(k_len):
-            y[r, k] = (x[r, k] - mu_t) * rs_t * w[gi, k] + b[gi, k]
+        if m == 1:
+            for k in range(k_len):
+                y[r, k] = (x[r, k] - mu_t) * rs_t * w[gi, k] + b[gi, k]
+            continue
+        for c in range(runs):
+            wv, bv = w[gi, c], b[gi, c]
+            for p in range(m):
+                y3[r, c, p] = (x3[r, c, p] - mu_t) * rs_t * wv + bv
 
 
 @_kernel
 def row_norm_backward(x, g, w, mean, rstd, dx, dw, db):
-    """dx: (R, K) overwritten; dw, db: (G, K) float64, accumulated (the caller zeroes them)."""
+    """dx: (R, K) overwritten; dw, db: (G, J) float64, accumulated (the caller zeroes them);
+    w: as row_norm_forward's."""
     rows, k_len = x.shape
-    groups = w.shape[0]
+    groups, runs = w.shape
+    m = k_len // runs
+    x3, g3, dx3 = x.reshape(rows, runs, m), g.reshape(rows, runs, m), dx.reshape(rows, runs, m)
     for r in range(rows):
         gi = r % groups
         mu_t, rs_t = mean[r], rstd[r]
-        sum_gw, sum_gwx = row_gradient_sums(x, g, w, r, gi, mu_t, rs_t)
+        if m == 1:
+            sum_gw, sum_gwx = row_gradient_sums(x, g, w, r, gi, mu_t, rs_t)
+        else:
+            sum_gw, sum_gwx = run_gradient_sums(x3, g3, w, r, gi, mu_t, rs_t)
         c1 = x.dtype.type(sum_gw / k_len)
         c2 = x.dtype.type(sum_gwx / k_len)
-        for k in range(k_len):
-            xh = (x[r, k] - mu_t) * rs_t
-            gv = g[r, k]
-            dx[r, k] = rs_t * (gv * w[gi, k] - c1 - xh * c2)
-            dw[gi, k] += np.float64(gv) * xh
-            db[gi, k] += gv
+        if m == 1:
+            for k in range(k_len):
+                xh = (x[r, k] - mu_t) * rs_t
+                gv = g[r, k]
+                dx[r, k] = rs_t * (gv * w[gi, k] - c1 - xh * c2)
+                dw[gi, k] += np.float64(gv) * xh
+                db[gi, k] += gv
+            continue
+        for c in range(runs):               # a run's weight sums in registers, not per element
+            wv = w[gi, c]
+            for p in range(m):
+                xh = (x3[r, c, p] - mu_t) * rs_t
+                dx3[r, c, p] = rs_t * (g3[r, c, p] * wv - c1 - xh * c2)
+            sum_gx, sum_g = run_weight_sums(x3, g3, r, c, mu_t, rs_t)
+            dw[gi, c] += sum_gx
+            db[gi, c] += sum_g
 
 
 @_kernel

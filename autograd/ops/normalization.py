@@ -44,11 +44,9 @@ def _affine_arrays(weight, bias, channels, dtype):
 
 
 def _group_affine(weight, bias, shape3, groups, dtype):
-    """w, b as (G, C/G * M) arrays: each channel's value repeated along its M positions."""
-    _, channels, m = shape3
-    w, b = _affine_arrays(weight, bias, channels, dtype)
-    if m > 1:
-        w, b = np.repeat(w, m), np.repeat(b, m)
+    """w, b as (G, C/G) arrays: the row kernels apply each channel's value to its M
+    positions (a run of a row)."""
+    w, b = _affine_arrays(weight, bias, shape3[1], dtype)
     return w.reshape(groups, -1), b.reshape(groups, -1)
 
 
@@ -160,8 +158,6 @@ class GroupNorm(Function):
                                        dw2, db2)
         need = ctx.needs_input_grad
         dtype = x2.dtype
-        if m > 1:                                  # the sums along each channel's M values
-            dw2, db2 = dw2.reshape(channels, m).sum(1), db2.reshape(channels, m).sum(1)
         dw = _array(dw2.reshape(weight.shape).astype(dtype)) if need[1] else None
         db = _array(db2.reshape(ctx.bias_shape).astype(dtype)) if need[2] else None
         return (_array(dx) if need[0] else None, dw, db, None, None, None, None)

@@ -260,27 +260,33 @@ def _numpy_norm(x3, axes, w, b, eps, g):
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["numba", "python"])
-@pytest.mark.parametrize("rows,k,groups", [(3, 5, 1), (4, 130, 2), (6, 64, 3)])
-def test_row_kernels(rows, k, groups, compiled):
+@pytest.mark.parametrize("rows,k,groups,runs", [(3, 5, 1, 5), (4, 130, 2, 130), (6, 64, 3, 64),
+                                               (6, 64, 3, 4), (4, 70, 2, 2), (3, 9, 3, 1)])
+def test_row_kernels(rows, k, groups, runs, compiled):
+    # runs < k: each weight value covers a run of k / runs elements (a channel's positions)
     rng = np.random.default_rng(10)
     x = rng.normal(1, 3, (rows, k))
     g = rng.standard_normal((rows, k))
-    w, b = rng.uniform(0.5, 2, (groups, k)), rng.standard_normal((groups, k))
+    w, b = rng.uniform(0.5, 2, (groups, runs)), rng.standard_normal((groups, runs))
     fwd = kernels.row_norm_forward if compiled else kernels.row_norm_forward.py_func
     bwd = kernels.row_norm_backward if compiled else kernels.row_norm_backward.py_func
     y, dx = np.empty_like(x), np.empty_like(x)
     mean, rstd, var = np.empty(rows), np.empty(rows), np.empty(rows)
-    dw, db = np.zeros((groups, k)), np.zeros((groups, k))
+    dw, db = np.zeros((groups, runs)), np.zeros((groups, runs))
     fwd(x, w, b, 1e-5, y, mean, rstd, var)
     bwd(x, g, w, mean, rstd, dx, dw, db)
-    wr, br = w[np.arange(rows) % groups], b[np.arange(rows) % groups]
+    m = k // runs
+    wr = np.repeat(w, m, axis=1)[np.arange(rows) % groups]
+    br = np.repeat(b, m, axis=1)[np.arange(rows) % groups]
     y_ref, dx_ref, gxh = _numpy_norm(x, (1,), wr, br, 1e-5, g)
     np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(var, x.var(1), rtol=1e-12)
     for gi in range(groups):
-        np.testing.assert_allclose(dw[gi], gxh[gi::groups].sum(0), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(db[gi], g[gi::groups].sum(0), rtol=1e-10, atol=1e-12)
+        dw_ref = gxh[gi::groups].sum(0).reshape(runs, m).sum(1)
+        db_ref = g[gi::groups].sum(0).reshape(runs, m).sum(1)
+        np.testing.assert_allclose(dw[gi], dw_ref, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(db[gi], db_ref, rtol=1e-10, atol=1e-12)
 
 
 def test_row_kernel_sums_keep_nan_and_inf():
