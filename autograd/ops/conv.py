@@ -26,9 +26,9 @@ autograd/ops/conv_paths.py):
 - im2col (autograd/kernels/conv.py): Y (O, N*L) = W (O, C*K) . X_col (C*K, N*L) per group,
   on chunks of images whose columns stay in cache (per image when C*K is small beside O).
 - batch-last columns (autograd/kernels/conv_batch_last.py), long sums that are strided or
-  whose flat layout drops many positions (small images: ResNet's 8x8 and 4x4 layers): the
-  input padded with the image index last, so that an output row of all the images is one
-  run of columns, and every column a real output position.
+  have no flat layout (over 30 % of its positions dropped: ResNet's 4x4 layers): the input
+  padded with the image index last, so that an output row of all the images is one run of
+  columns, and every column a real output position.
 - shifted GEMMs (autograd/kernels/conv_shift.py), stride 1 with long sums (C/G*K >= 64):
   the padded input stored flat (conv_flat's layout), the columns are plain row copies of
   it, one GEMM per chunk of positions; the input gradient is W^T . G then a gather of
