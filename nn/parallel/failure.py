@@ -12,12 +12,15 @@ them waiting forever. These helpers print the rank and the traceback, then call
 Without mpi4py, or in a job of one process, the exception propagates as usual.
 """
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 
 from ._mpi import default_comm, mpi_available
 
 __all__ = ["abort_on_error", "run_or_abort", "abort_job"]
+
+ABORT_GRACE = 0.5       # seconds between printing the error and comm.Abort
 
 
 def abort_job(exc, comm=None, errorcode=1):
@@ -31,6 +34,9 @@ def abort_job(exc, comm=None, errorcode=1):
                      + "".join(f"[rank {rank}/{size}] {line}\n"
                                for line in text.rstrip("\n").split("\n")))
     sys.stderr.flush()
+    # mpiexec forwards a rank's output asynchronously and Abort kills the job at once: on a
+    # busy machine the message above was lost (seen once in CI); give the forwarder a moment
+    time.sleep(ABORT_GRACE)
     comm.Abort(errorcode)
 
 
