@@ -35,7 +35,7 @@ then added in 8 independent chains. The elementwise passes run in x's dtype with
 rstd rounded to it; `mean` and `rstd` are returned in that dtype, so the backward pass
 sees exactly the forward's x_hat. `var` (float64) is the biased variance, for running
 statistics. The row kernels index x[r, k] (x3[r, c, p] for runs) rather than take a view
-per row: a view costs an atomic reference-count increment and decrement (scan_math.unowned
+per row: a view costs an atomic reference-count increment and decrement (scan_memory.unowned
 says more), 2x slower here.
 """
 import functools

@@ -26,9 +26,9 @@ Elman RNN (nonlinearity tanh or relu):
     da_t = dh_t * act'(a_t)    (tanh: 1 - h_t^2; relu: h_t > 0)
     dh_{t-1} = da_t W_hh
 """
-from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, copy_rows, final_rows,
-                        matmul_into, scan_helper, scan_jit, state_product, state_rows,
-                        tanh_scalar, unowned)
+from .scan_math import (batch_offsets, final_rows, matmul_into, scan_helper, scan_jit,
+                        state_product, state_rows, tanh_scalar)
+from .scan_memory import aligned_copy, aligned_transpose, copy_rows, unowned
 
 __all__ = ["rnn_scan_forward", "rnn_scan_backward", "previous_rows"]
 
@@ -58,7 +58,7 @@ def rnn_scan_forward(xg, w_hh, h0, sizes, reverse, relu, fast, hs, h_n):
 @scan_helper
 def rnn_forward_steps(xg, whh_t, h0, sizes, offsets, reverse, relu, fast, hs, scratch):
     """rnn_scan_forward's loop over time (whh_t: (H, H) = W_hh^T; scratch: (B, H); every
-    array unowned, see scan_math.unowned)."""
+    array unowned, see scan_memory.unowned)."""
     xg, whh_t, h0 = unowned(xg), unowned(whh_t), unowned(h0)
     hs, scratch = unowned(hs), unowned(scratch)
     steps = sizes.size
@@ -92,7 +92,7 @@ def rnn_scan_backward(g_hs, whh, hs, sizes, reverse, relu, dh, da):
 
 @scan_helper
 def rnn_backward_steps(g_hs, whh, hs, sizes, offsets, reverse, relu, dh, da):
-    """rnn_scan_backward's loop over time (every array unowned, see scan_math.unowned)."""
+    """rnn_scan_backward's loop over time (every array unowned, see scan_memory.unowned)."""
     g_hs, whh, hs, dh, da = unowned(g_hs), unowned(whh), unowned(hs), unowned(dh), unowned(da)
     steps = sizes.size
     nh = dh.shape[1]

@@ -14,9 +14,9 @@ Backward through time, dh_t = dh (from t + 1) + g_hs_t:
 """
 import numpy as np
 
-from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
-                        scan_helper, scan_jit, sigmoid_scalar, state_product, tanh_scalar,
-                        unowned)
+from .scan_math import (batch_offsets, final_rows, matmul_into, scan_helper, scan_jit,
+                        sigmoid_scalar, state_product, tanh_scalar)
+from .scan_memory import aligned_copy, aligned_transpose, unowned
 
 __all__ = ["gru_scan_forward", "gru_scan_backward"]
 
@@ -37,7 +37,7 @@ def gru_scan_forward(gates, w_hh, bhn, h0, sizes, reverse, fast, hs, hn, h_n):
 def gru_forward_steps(gates, whh_t, bhn, h0, sizes, offsets, reverse, fast, hs, hn, scratch,
                       gh):
     """gru_scan_forward's loop over time (whh_t: (H, 3H) = W_hh^T; scratch: (B, H), gh:
-    (B, 3H); every array unowned, see scan_math.unowned)."""
+    (B, 3H); every array unowned, see scan_memory.unowned)."""
     gates, whh_t, bhn, h0 = unowned(gates), unowned(whh_t), unowned(bhn), unowned(h0)
     hs, hn, scratch, gh = unowned(hs), unowned(hn), unowned(scratch), unowned(gh)
     steps = sizes.size
@@ -82,7 +82,7 @@ def gru_scan_backward(g_hs, whh, h0, gates, hn, hs, sizes, reverse, dh, dgi, dgh
 def gru_backward_steps(g_hs, whh, h0, gates, hn, hs, sizes, offsets, reverse, dh, dgi, dgh,
                        direct):
     """gru_scan_backward's loop over time (direct: (B, H) scratch; every array unowned, see
-    scan_math.unowned)."""
+    scan_memory.unowned)."""
     g_hs, whh, h0, gates = unowned(g_hs), unowned(whh), unowned(h0), unowned(gates)
     hn, hs, dh, dgi = unowned(hn), unowned(hs), unowned(dh), unowned(dgi)
     dgh, direct = unowned(dgh), unowned(direct)

@@ -25,9 +25,9 @@ other core for ~0.1 s. On OpenBLAS's own pool that worker takes the run at once.
 """
 import numpy as np
 
-from .scan_math import (aligned_copy, aligned_transpose, batch_offsets, final_rows, matmul_into,
-                        matmul_tiles, scan_helper, scan_jit, sigmoid_scalar, state_product,
-                        tanh_scalar, unowned)
+from .scan_math import (batch_offsets, final_rows, matmul_into, matmul_tiles, scan_helper,
+                        scan_jit, sigmoid_scalar, state_product, tanh_scalar)
+from .scan_memory import aligned_copy, aligned_transpose, unowned
 
 __all__ = ["lstm_scan_forward", "lstm_scan_backward", "lstm_final_states"]
 
@@ -37,7 +37,7 @@ def lstm_forward_rows(lo, hi, gates, whh_t, bias, whr_t, h0, c0, sizes, offsets,
                       fast, hs, cs, tanh_c, m, scratch, hw):
     """The forward of the sequences lo <= s < hi (arguments: lstm_scan_forward's, with the
     weights transposed: whh_t (P, 4H) = W_hh^T, whr_t (H, P) = W_hr^T or (0, 0); scratch:
-    (hi - lo, P), hw: (hi - lo, 4H) scratch from the caller, see scan_math.unowned)."""
+    (hi - lo, P), hw: (hi - lo, 4H) scratch from the caller, see scan_memory.unowned)."""
     gates, whh_t, bias, whr_t = unowned(gates), unowned(whh_t), unowned(bias), unowned(whr_t)
     h0, c0, hs, cs = unowned(h0), unowned(c0), unowned(hs), unowned(cs)
     tanh_c, m, scratch, hw = unowned(tanh_c), unowned(m), unowned(scratch), unowned(hw)
@@ -90,7 +90,7 @@ def lstm_backward_rows(lo, hi, g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, off
                        dh, dc, da, dh_all, db, wih, dx, dm):
     """The backward of the sequences lo <= s < hi (arguments: lstm_scan_backward's); db:
     (4H,) float64, adds the sum of their rows of da; dm: (hi - lo, H) scratch with
-    projection, else (0, 0) (from the caller, see scan_math.unowned)."""
+    projection, else (0, 0) (from the caller, see scan_memory.unowned)."""
     g_hs, whh, whr, c0 = unowned(g_hs), unowned(whh), unowned(whr), unowned(c0)
     gates, cs, tanh_c, dh = unowned(gates), unowned(cs), unowned(tanh_c), unowned(dh)
     dc, da, dh_all, db = unowned(dc), unowned(da), unowned(dh_all), unowned(db)

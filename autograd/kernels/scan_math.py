@@ -8,9 +8,7 @@ from their whole-sequence loops.
                                    the same, called rather than inlined (many rows)
     state_rows / final_rows        where a step's starting states and the final states are
     state_product                  a step's starting states @ W_hh^T, read in place
-    aligned_copy(a)                a on a 64-byte boundary (W_hh for the backward)
-    aligned_transpose(a)           a^T, new, on a 64-byte boundary (W^T for the forward)
-    unowned(a)                     a view of a without reference counting (step loops)
+    (aligned_copy, aligned_transpose, unowned, copy_rows: scan_memory.py, compiled with these)
     fma(a, b, c)                   a * b + c with one rounding (LLVM's fma)
 
 fast=True (float32 data) evaluates exp in float64 arithmetic, in loops LLVM vectorises:
@@ -35,11 +33,11 @@ changed is recompiled (_flush_if_stale).
 
 import numpy as np
 
-from . import register_tile
+from . import register_tile, scan_memory
 from ._jit import _numba, flush_stale_cache, jit
+from .scan_memory import copy_rows
 
-__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matmul_tiles", "copy_rows",
-           "aligned_copy", "aligned_transpose", "unowned", "scan_jit",
+__all__ = ["sigmoid_into", "tanh_into", "matmul_into", "matmul_tiles", "scan_jit",
            "scan_helper", "batch_offsets", "state_rows", "chunk_state_rows", "state_product",
            "final_rows", "activation", "matmul"]
 
@@ -215,68 +213,6 @@ def _matmul_strided(a, b, out):
             out[r, j] = s
 
 
-def aligned_copy(a):
-    """a (C-contiguous) on a 64-byte boundary: itself when it starts on one, else a copy.
-    The backward's per-step product loads W_hh's rows (two vectors each at H = 32) a vector
-    at a time: misaligned, each load spans two cache lines (LSTM(32, 32) on (100, 1, 32):
-    backward scan 18.0 -> 14.7 us)."""
-    if a.ctypes.data % 64 == 0:
-        return a
-    out = aligned_empty(a.size, a).reshape(a.shape)
-    copy_rows(a, out)
-    return out
-
-
-def aligned_transpose(a):
-    """a^T for a: (n, k) of any strides, as a new C-contiguous (k, n) array on a 64-byte
-    boundary: the forward kernels' W^T, whose rows the per-step product loads a vector at a
-    time (LSTM(32, 32) on (100, 1, 32): forward scan 30.3 -> 28.9 us aligned). Made here,
-    8 rows of a at a time (8 contiguous stores per column): ~0.7 us at (128, 32), against
-    1.25 us for numpy's copy and the call."""
-    n, k = a.shape
-    out = aligned_empty(a.size, a).reshape((k, n))
-    i0 = 0
-    while n - i0 >= 8:
-        for j in range(k):
-            for i in range(8):
-                out[j, i0 + i] = a[i0 + i, j]
-        i0 += 8
-    for j in range(k):
-        for i in range(i0, n):
-            out[j, i] = a[i, j]
-    return out
-
-
-def unowned(a):
-    """A view of the C-contiguous array a that holds no reference to its memory (numba's
-    carray of its address; else a ValueError). A step loop takes views of its arrays every
-    step (rows, blocks, a step's rows); a view of an owned array increments and decrements
-    its reference count with atomic instructions, each waiting for the pending stores:
-    perf put 20 % of the LSTM's forward scan and 23 % of its backward there (LSTM(32, 32)
-    on (100, 1, 32): forward 29.3 -> 24.3 us, backward 17.5 -> 11.7 us unowned). The
-    step loops (the *_steps / *_rows helpers) make every array argument unowned on entry
-    and allocate nothing: their caller holds the arrays for the call."""
-    if not a.flags.c_contiguous:
-        raise ValueError("unowned: expected a C-contiguous array")
-    return carray(address_pointer(a.ctypes.data), a.shape, a.dtype)
-
-
-def aligned_empty(size, like):
-    """An uninitialised 1-d array of `size` elements of like's dtype starting on a 64-byte
-    boundary (a view into a slightly larger one)."""
-    buf = np.empty(size + 64 // like.itemsize, like.dtype)
-    start = (-buf.ctypes.data) % 64 // like.itemsize
-    return buf[start:start + size]
-
-
-def copy_rows(src, dst):
-    """dst[:] = src for C-contiguous arrays of the same shape (one flat loop)."""
-    s = src.reshape(src.size)
-    d = dst.reshape(dst.size)
-    for i in range(s.size):
-        d[i] = s[i]
-
-
 def state_rows(hs, h0, offsets, sizes, step, t, reverse, scratch):
     """The states the rows of step t (visited `step`-th) start from, as a contiguous
     (sizes[t], H) block: a block of hs (or of h0 at the first step) when it can be, else
@@ -350,14 +286,14 @@ VECTOR_BYTES = 64             # the tiles' vector width: register_tile.vector_by
 # _compiled_helpers before matmul_into compiles
 tile_rows8 = tile_rows4 = tile_rows2 = tile_rows1 = tile_wide1 = tile_vector = None
 tile_vector1 = None
-carray = address_pointer = None               # numba.carray and its address intrinsic, too
+_NAMESPACES = (globals(), vars(scan_memory))   # where the helpers live and are rebound
 _compiled = {}
 
 
 def _intrinsics():
     """bits_f64 as an LLVM bitcast (numba has no scalar int -> float reinterpretation) and fma
     as LLVM's fused multiply-add (numba contracts a * b + c only under fastmath); carray and
-    address_pointer for unowned."""
+    address_pointer for scan_memory.unowned."""
     from llvmlite import ir
     from numba.core import types
     from numba.extending import intrinsic
@@ -384,31 +320,42 @@ def _intrinsics():
 
 
 def _compiled_helpers():
-    """The helpers compiled with numba (once), also rebound in this module so that helpers
-    calling helpers get the compiled versions."""
+    """The helpers compiled with numba (once), also rebound in this module and scan_memory so
+    that helpers calling helpers get the compiled versions."""
     if not _compiled:
         numba = _numba()
-        here = globals()
-        here["VECTOR_BYTES"] = register_tile.vector_bytes()
+        globals()["VECTOR_BYTES"] = register_tile.vector_bytes()
         for name, fn in _intrinsics().items():
-            here[name] = _compiled[name] = fn
+            _bind(name, fn)
         for name in INLINE:
-            here[name] = _compiled[name] = numba.njit(inline="always", error_model="numpy")(
-                here[name])
+            _bind(name, numba.njit(inline="always", error_model="numpy")(_source(name)))
         for name in HELPERS:
-            here[name] = _compiled[name] = numba.njit(cache=True, error_model="numpy")(
-                here[name])
-            _flush_if_stale(here[name])
+            _bind(name, numba.njit(cache=True, error_model="numpy")(_source(name)))
+            _flush_if_stale(_compiled[name])
     return _compiled
+
+
+def _source(name):
+    """The plain Python helper `name` (from this module or scan_memory)."""
+    return next(ns[name] for ns in _NAMESPACES if name in ns)
+
+
+def _bind(name, value):
+    _compiled[name] = value
+    for ns in _NAMESPACES:
+        if name in ns:
+            ns[name] = value
 
 
 def _flush_if_stale(dispatcher):
     """numba keys a cached kernel on its own file only, but the scan kernels inline this
-    file's helpers: a kernel cached before this file changed is dropped from the cache."""
+    file's and scan_memory's helpers: a kernel cached before either changed is dropped from
+    the cache."""
     py_func = dispatcher.py_func
     flush_stale_cache(getattr(dispatcher, "_cache", None),
                       f"{py_func.__module__}.{py_func.__qualname__}",
-                      [__file__, register_tile.__file__], register_tile.cache_salt())
+                      [__file__, scan_memory.__file__, register_tile.__file__],
+                      register_tile.cache_salt())
 
 
 def scan_helper(py_func):

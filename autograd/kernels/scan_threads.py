@@ -136,8 +136,8 @@ def _job(kind):
             dict(lstm_forward_rows=K.lstm_forward_rows,
                  lstm_backward_rows=K.lstm_backward_rows, matmul_tn=TG.matmul_tn.dispatcher()),
             ("_mat", "_vec", "_forward_run", "_backward_run", "_weight_run"),
-            ("scan_threads.py", "scan_lstm.py", "scan_math.py", "register_tile.py",
-             "tile_gemm.py"))
+            ("scan_threads.py", "scan_lstm.py", "scan_math.py", "scan_memory.py",
+             "register_tile.py", "tile_gemm.py"))
     return _jobs[kind]
 
 
@@ -171,7 +171,7 @@ def lstm_scan_backward(g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, reverse, dh
     batch = c0.shape[0]
     ctx = None
     if _split_runs(batch, gates.shape[0] * whh.shape[0] * whh.shape[1]):
-        whh = aligned(whh, whh.dtype)       # as the serial kernel's (scan_math.aligned_copy)
+        whh = aligned(whh, whh.dtype)       # as the serial kernel's (scan_memory.aligned_copy)
         db_runs = np.zeros((batch, db.shape[0]), np.float64)
         offsets = _offsets(sizes)
         ctx = _context((g_hs, whh, whr, c0, gates, cs, tanh_c, sizes, offsets, dh, dc, da,

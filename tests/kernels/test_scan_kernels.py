@@ -216,7 +216,7 @@ def _at_offset(a, offset):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_backward_kernels_align_w_hh(dtype):
     """The backward kernels copy a W_hh that does not start on a 64-byte boundary to one
-    that does (scan_math.aligned_copy): the same results, bit for bit, at every offset
+    that does (scan_memory.aligned_copy): the same results, bit for bit, at every offset
     (LSTM, Elman, GRU); scratch.aligned, its Python twin, copies only when needed."""
     from autograd.kernels.scratch import aligned
     sizes = np.array([4, 4, 3, 1], np.int64)
@@ -251,7 +251,7 @@ def test_backward_kernels_align_w_hh(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_aligned_transpose(dtype):
-    """The forward kernels' W^T (scan_math.aligned_transpose): a new C-contiguous array on
+    """The forward kernels' W^T (scan_memory.aligned_transpose): a new C-contiguous array on
     a 64-byte boundary equal to a.T, for row counts around its blocks of 8, any strides,
     empty arrays."""
     from autograd.kernels.scan_math import _compiled_helpers
@@ -266,7 +266,7 @@ def test_aligned_transpose(dtype):
 
 
 def test_step_loops_need_contiguous_arrays():
-    """The step loops read their arrays through unowned views (scan_math.unowned: the
+    """The step loops read their arrays through unowned views (scan_memory.unowned: the
     address and the shape, no reference counts): an array that is not C-contiguous raises
     rather than being read as if it were."""
     sizes = np.array([2, 2], np.int64)
